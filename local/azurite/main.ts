@@ -1,0 +1,12 @@
+import { createRequire } from 'node:module';
+import { exitWhenParentDies } from '../stack/lifeline.js';
+
+// Azurite reads its options from process.argv and installs its own SIGTERM handler that closes the
+// servers (and flushes its Loki databases). We run it in-process behind the stack's lifeline so it
+// also stops when the supervisor dies.
+const require = createRequire(import.meta.url);
+process.argv = [process.argv[0]!, 'azurite', ...process.argv.slice(2)];
+exitWhenParentDies(() => {
+  process.kill(process.pid, 'SIGTERM');
+});
+require('azurite/dist/src/azurite.js');

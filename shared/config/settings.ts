@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { COSMOS_EMULATOR_KEY } from './well-known-emulator-credentials.js';
+
+// The app's one view of its environment (Azure app settings, or what the local stack passes in).
+// Everything is read and checked once at start, so a missing or malformed setting fails there with
+// the setting's name instead of deep inside a request.
+
+export interface Settings {
+  mode: 'local' | 'azure';
+  storage:
+    | { kind: 'connectionString'; connectionString: string }
+    | { kind: 'identity'; accountName: string; blobEndpoint: string; queueEndpoint: string };
+  cosmos: { endpoint: string; key?: string; database: string; caCertPath?: string };
+  compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
+}
+
+export class SettingsError extends Error {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`app setting ${setting}: ${problem}`);
+    this.name = 'SettingsError';
+  }
+}
+
+const LOCAL_DEFAULTS: Record<string, string> = {
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  COSMOS_ENDPOINT: 'https://127.0.0.1:8081/',
+  COSMOS_KEY: COSMOS_EMULATOR_KEY,
+  COSMOS_CA_CERT_PATH: '.local/cosmos/tls/cert.pem',
+  ARM_ENDPOINT: 'http://127.0.0.1:10005/',
+  AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
+  BATCHAI_RESOURCE_GROUP: 'batchai-local',
+  BATCHAI_LOCATION: 'local',
+};
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
+  COSMOS_ENDPOINT: httpUrl,
+  ARM_ENDPOINT: httpUrl,
+  AZURE_SUBSCRIPTION_ID: z.uuid({ error: 'must be a subscription id (a GUID)' }),
+  BATCHAI_RESOURCE_GROUP: z
+    .string()
+    .regex(/^[-\w._()]{1,90}$/, { error: 'must be a resource group name (1-90 of letters, digits, -_.())' }),
+  BATCHAI_LOCATION: z.string().regex(/^[a-z0-9]+$/, { error: 'must be an Azure region name such as westus2' }),
+  COSMOS_DATABASE: z.string().regex(/^[^/\\#?]{1,255}$/, { error: 'must be a Cosmos database id' }),
+  AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
+    error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
+  }),
+};
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const explicitMode = env['BATCHAI_MODE'];
+  if (explicitMode !== undefined && explicitMode !== 'local' && explicitMode !== 'azure') {
+    throw new SettingsError('BATCHAI_MODE', `must be "local" or "azure", got "${explicitMode}"`);
+  }
+  // On Azure the platform sets WEBSITE_INSTANCE_ID; there, no local default may silently apply.
+  const mode = (explicitMode ?? (env['WEBSITE_INSTANCE_ID'] ? 'azure' : 'local')) as Settings['mode'];
+
+  const read = (name: string, options: { required?: boolean; fallback?: string } = {}): string | undefined => {
+    const raw = env[name];
+    const value = raw !== undefined && raw !== '' ? raw : mode === 'local' ? LOCAL_DEFAULTS[name] : undefined;
+    const resolved = value ?? options.fallback;
+    if (resolved === undefined) {
+      if (options.required) throw new SettingsError(name, 'is required but not set');
+      return undefined;
+    }
+    const schema = SETTING_SCHEMAS[name];
+    const parsed = schema?.safeParse(resolved);
+    if (parsed && !parsed.success) throw new SettingsError(name, parsed.error.issues[0]?.message ?? 'is malformed');
+    return resolved;
+  };
+
+  const identityAccount = env['AzureWebJobsStorage__accountName'];
+  const storage: Settings['storage'] =
+    identityAccount && !env['AzureWebJobsStorage']
+      ? {
+          kind: 'identity',
+          accountName: identityAccount,
+          blobEndpoint: `https://${identityAccount}.blob.core.windows.net`,
+          queueEndpoint: `https://${identityAccount}.queue.core.windows.net`,
+        }
+      : { kind: 'connectionString', connectionString: read('AzureWebJobsStorage', { required: true })! };
+
+  const caCertPath = read('COSMOS_CA_CERT_PATH');
+  return {
+    mode,
+    storage,
+    cosmos: {
+      endpoint: read('COSMOS_ENDPOINT', { required: true })!,
+      // No key means managed identity (DefaultAzureCredential), the recommended setup on Azure.
+      ...(read('COSMOS_KEY') ? { key: read('COSMOS_KEY')! } : {}),
+      database: read('COSMOS_DATABASE', { fallback: 'batchai' })!,
+      ...(caCertPath ? { caCertPath } : {}),
+    },
+    compute: {
+      armEndpoint: read('ARM_ENDPOINT', { fallback: 'https://management.azure.com/' })!,
+      subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
+      resourceGroup: read('BATCHAI_RESOURCE_GROUP', { required: true })!,
+      location: read('BATCHAI_LOCATION', { required: true })!,
+    },
+  };
+}
+
+/** The app settings that point the app at a running local stack (what the supervisor passes the host). */
+export function localStackAppSettings(stack: {
+  storage: { connectionString: string };
+  cosmos: { endpoint: string; key: string; database: string; caCertPath: string };
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  compute?: { endpoint: string };
+}): Record<string, string> {
+  return {
+    BATCHAI_MODE: 'local',
+    AzureWebJobsStorage: stack.storage.connectionString,
+    COSMOS_ENDPOINT: stack.cosmos.endpoint,
+    COSMOS_KEY: stack.cosmos.key,
+    COSMOS_DATABASE: stack.cosmos.database,
+    COSMOS_CA_CERT_PATH: stack.cosmos.caCertPath,
+    AZURE_SUBSCRIPTION_ID: stack.subscriptionId,
+    BATCHAI_RESOURCE_GROUP: stack.resourceGroup,
+    BATCHAI_LOCATION: stack.location,
+    ...(stack.compute ? { ARM_ENDPOINT: stack.compute.endpoint } : {}),
+  };
+}

@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CosmosClient } from '@azure/cosmos';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import type { StackDescriptor } from '../../local/stack/descriptor.js';
+import { freePortPlan } from '../../local/stack/ports.js';
+import { type ServiceName, startStack } from '../../local/stack/stack.js';
+import type { Supervisor } from '../../local/stack/supervisor.js';
+import { createCosmosClient } from '../../shared/cosmos/create-cosmos-client.js';
+
+export interface TestStack {
+  descriptor: StackDescriptor;
+  dataDir: string;
+  supervisor: Supervisor;
+  /** Stops the services; the data dir stays, so a test can start a new stack on it. */
+  stop(): Promise<void>;
+  /** Stops the services and deletes the data dir. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts an isolated stack for one test file: its own temporary data dir and free ports. When a test of
+ * the file fails, the services' recent output is printed so the failure can be read without a rerun.
+ */
+export async function startTestStack(
+  options: { services?: readonly ServiceName[]; dataDir?: string; cosmosCompactAfter?: number } = {},
+): Promise<TestStack> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchai-stack-')));
+  const stack = await startStack({
+    dataDir,
+    ports: await freePortPlan(),
+    services: options.services,
+    cosmosCompactAfter: options.cosmosCompactAfter,
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stack.stop();
+  };
+  return {
+    descriptor: stack.descriptor,
+    dataDir,
+    supervisor: stack.supervisor,
+    stop,
+    dispose: async () => {
+      await stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a test body; if it fails, prints every service's recent output before rethrowing. */
+export async function withServiceOutput<T>(stack: TestStack, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    for (const [service, output] of Object.entries(stack.supervisor.outputs())) {
+      console.error(`--- recent output of ${service} ---\n${output || '(none)'}`);
+    }
+    throw err;
+  }
+}
+
+export const blobClient = (d: StackDescriptor) => BlobServiceClient.fromConnectionString(d.storage.connectionString);
+export const queueClient = (d: StackDescriptor) => QueueServiceClient.fromConnectionString(d.storage.connectionString);
+export const cosmosClient = (d: StackDescriptor): CosmosClient =>
+  createCosmosClient({
+    endpoint: d.cosmos.endpoint,
+    key: d.cosmos.key,
+    database: d.cosmos.database,
+    caCertPath: d.cosmos.caCertPath,
+  });
