@@ -39,7 +39,7 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
   COSMOS_ENDPOINT: httpUrl,
   ARM_ENDPOINT: httpUrl,
-  AZURE_SUBSCRIPTION_ID: z.uuid({ error: 'must be a subscription id (a GUID)' }),
+  AZURE_SUBSCRIPTION_ID: z.guid({ error: 'must be a subscription id (a GUID)' }),
   BATCHAI_RESOURCE_GROUP: z
     .string()
     .regex(/^[-\w._()]{1,90}$/, { error: 'must be a resource group name (1-90 of letters, digits, -_.())' }),

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { StackDescriptor } from '../../../local/stack/descriptor.js';
+import { isPortFree } from '../../../local/stack/ports.js';
+
+// `npm start` runs this CLI; these tests run it as a user would, as a separate process.
+const cli = fileURLToPath(new URL('../../../local/cli.js', import.meta.url));
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+function run(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** Processes whose command line mentions the data dir: the stack's children. */
+function processesUsing(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dataDir)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+async function freeBasePort(): Promise<number> {
+  // Seven consecutive ports must be free; try random bases until one fits.
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    const free = await Promise.all(Array.from({ length: 7 }, (_, i) => isPortFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+}
+
+test('start prints the endpoints, writes stack.json, and Ctrl-C stops every child', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'batchai-cli-'));
+  dirs.push(dataDir);
+  const basePort = await freeBasePort();
+  const { child, output, exited } = run(['start', '--data-dir', dataDir, '--base-port', String(basePort)]);
+  const started = Date.now();
+  while (!output().includes('press Ctrl-C to stop')) {
+    assert.equal(child.exitCode, null, `the stack exited early:\n${output()}`);
+    assert.ok(Date.now() - started < 60_000, `not ready within 60 s:\n${output()}`);
+    await sleep(50);
+  }
+  assert.match(output(), new RegExp(`azurite-blob\\s+http://127\\.0\\.0\\.1:${basePort}/devstoreaccount1`));
+  assert.match(output(), new RegExp(`cosmos\\s+https://127\\.0\\.0\\.1:${basePort + 3}/`));
+  const descriptor = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as StackDescriptor;
+  assert.equal(descriptor.storage.blobEndpoint, `http://127.0.0.1:${basePort}/devstoreaccount1`);
+  assert.equal(descriptor.cosmos.endpoint, `https://127.0.0.1:${basePort + 3}/`);
+  assert.match(descriptor.storage.connectionString, /QueueEndpoint=http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1;/);
+  assert.ok(processesUsing(dataDir).length >= 2, 'Azurite and the Cosmos emulator run as children');
+
+  const stopAsked = Date.now();
+  child.kill('SIGINT');
+  assert.equal(await exited, 0);
+  assert.ok(Date.now() - stopAsked < 10_000, 'stopped within a few seconds');
+  await sleep(200);
+  assert.deepEqual(processesUsing(dataDir), [], 'no orphaned child process');
+});
+
+test('children stop by themselves when the stack process is killed with SIGKILL', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'batchai-cli-'));
+  dirs.push(dataDir);
+  const { child, output, exited } = run(['start', '--data-dir', dataDir, '--base-port', String(await freeBasePort())]);
+  while (!output().includes('press Ctrl-C to stop')) {
+    assert.equal(child.exitCode, null, `the stack exited early:\n${output()}`);
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  await exited;
+  let left = processesUsing(dataDir);
+  for (let i = 0; i < 100 && left.length > 0; i++) {
+    await sleep(100);
+    left = processesUsing(dataDir);
+  }
+  assert.deepEqual(left, [], 'children noticed their parent died and exited');
+});
+
+test('a port already in use is a clear error naming the port and the option to change it', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'batchai-cli-'));
+  dirs.push(dataDir);
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const address = blocker.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  try {
+    const { output, exited } = run([
+      'start',
+      '--data-dir',
+      dataDir,
+      '--base-port',
+      String(await freeBasePort()),
+      '--cosmos-port',
+      String(port),
+    ]);
+    assert.equal(await exited, 1);
+    assert.match(output(), new RegExp(`port ${port} \\(cosmos\\) is already in use.*--cosmos-port or --base-port`));
+  } finally {
+    blocker.close();
+  }
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadSettings, localStackAppSettings, SettingsError } from '../../../shared/config/settings.js';
+
+test('local mode fills every endpoint with the local stack defaults', () => {
+  const settings = loadSettings({});
+  assert.equal(settings.mode, 'local');
+  assert.deepEqual(settings.storage, { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
+  assert.equal(settings.cosmos.endpoint, 'https://127.0.0.1:8081/');
+  assert.equal(settings.cosmos.database, 'batchai');
+  assert.equal(settings.compute.subscriptionId, '00000000-0000-0000-0000-000000000000');
+});
+
+test('on Azure a missing required setting fails naming the setting', () => {
+  assert.throws(
+    () => loadSettings({ WEBSITE_INSTANCE_ID: 'abc' }),
+    (err: unknown) =>
+      err instanceof SettingsError && err.setting === 'AzureWebJobsStorage' && /required/.test(err.message),
+  );
+  assert.throws(
+    () => loadSettings({ BATCHAI_MODE: 'azure', AzureWebJobsStorage: 'AccountName=a;AccountKey=b' }),
+    (err: unknown) => err instanceof SettingsError && err.setting === 'COSMOS_ENDPOINT',
+  );
+});
+
+test('malformed settings fail naming the setting and the expected form', () => {
+  const cases: [Record<string, string>, string, RegExp][] = [
+    [{ COSMOS_ENDPOINT: 'not a url' }, 'COSMOS_ENDPOINT', /http\(s\) URL/],
+    [{ AZURE_SUBSCRIPTION_ID: '1234' }, 'AZURE_SUBSCRIPTION_ID', /GUID/],
+    [{ AzureWebJobsStorage: 'garbage' }, 'AzureWebJobsStorage', /connection string/],
+    [{ BATCHAI_MODE: 'prod' }, 'BATCHAI_MODE', /"local" or "azure"/],
+    [{ BATCHAI_LOCATION: 'West US' }, 'BATCHAI_LOCATION', /region/],
+  ];
+  for (const [env, setting, message] of cases) {
+    assert.throws(
+      () => loadSettings(env),
+      (err: unknown) => err instanceof SettingsError && err.setting === setting && message.test(err.message),
+      setting,
+    );
+  }
+});
+
+test('without a Cosmos key the app uses its managed identity; identity-based storage is recognised', () => {
+  const settings = loadSettings({
+    BATCHAI_MODE: 'azure',
+    AzureWebJobsStorage__accountName: 'prodstore',
+    COSMOS_ENDPOINT: 'https://acct.documents.azure.com:443/',
+    AZURE_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
+    BATCHAI_RESOURCE_GROUP: 'rg',
+    BATCHAI_LOCATION: 'westus2',
+  });
+  assert.equal(settings.cosmos.key, undefined);
+  assert.equal(settings.storage.kind, 'identity');
+  assert.equal(settings.compute.armEndpoint, 'https://management.azure.com/');
+});
+
+test('the settings the local stack hands the app load back into the same endpoints', () => {
+  const env = localStackAppSettings({
+    storage: { connectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=k;' },
+    cosmos: { endpoint: 'https://127.0.0.1:9999/', key: 'k', database: 'db', caCertPath: '/x/cert.pem' },
+    subscriptionId: '00000000-0000-0000-0000-000000000000',
+    resourceGroup: 'batchai-local',
+    location: 'local',
+    compute: { endpoint: 'http://127.0.0.1:9998/' },
+  });
+  const settings = loadSettings(env);
+  assert.equal(settings.cosmos.endpoint, 'https://127.0.0.1:9999/');
+  assert.equal(settings.cosmos.caCertPath, '/x/cert.pem');
+  assert.equal(settings.compute.armEndpoint, 'http://127.0.0.1:9998/');
+});
