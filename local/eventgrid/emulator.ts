@@ -1,0 +1,208 @@
+// Wires the emulator together: store, blob watcher, topic endpoint, dispatcher. The one place that knows
+// every part; main.ts only parses arguments and handles signals.
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { BlobServiceClient } from '@azure/storage-blob';
+import type { Logger } from 'pino';
+import { type BlobChange, blobCreatedEvent, blobDeletedEvent, formatSequencer, storageTopic } from './blob-events.js';
+import { BlobWatcher } from './blob-watcher.js';
+import {
+  customTopicId,
+  type EmulatorConfig,
+  type Subscription,
+  type SubscriptionSource,
+  watchedContainers,
+} from './config.js';
+import { Dispatcher } from './dispatcher.js';
+import { type AnyEvent, convertTo, dataVersionOf } from './event-schemas.js';
+import { matchesFilter } from './filters.js';
+import { publishEvents } from './publish-events.js';
+import { listen } from './server.js';
+import { SqliteEventGridStore } from './sqlite-store.js';
+import type { NewDelivery } from './store.js';
+
+export interface EmulatorOptions {
+  /** 0 picks a free port. */
+  port: number;
+  dataDir: string;
+  config: EmulatorConfig;
+  /** Azurite connection string (AzureWebJobsStorage). */
+  storageConnectionString: string;
+  /** The key publishers must present in aeg-sas-key (or sign aeg-sas-token with). */
+  topicKey: string;
+  log: Logger;
+}
+
+export interface RunningEmulator {
+  port: number;
+  /** POST target for EventGridPublisherClient (it appends ?api-version itself). */
+  topicEndpoint: string;
+  /** Resolves once every watched container was listed once (the point from which writes are announced). */
+  ready: Promise<void>;
+  stop: () => Promise<void>;
+}
+
+function sourceKey(source: SubscriptionSource): string {
+  return source.type === 'container' ? `container:${source.name}` : 'topic';
+}
+
+/** Which subscriptions get which events, each already converted to the subscription's schema. */
+export function fanOut(
+  subs: readonly Subscription[],
+  key: string,
+  events: readonly AnyEvent[],
+  now: Date,
+): NewDelivery[] {
+  const out: NewDelivery[] = [];
+  for (const sub of subs) {
+    if (sourceKey(sub.source) !== key) continue;
+    for (const e of events) {
+      if (!matchesFilter(sub.filter, e)) continue;
+      const converted = convertTo(sub.schema, e, now);
+      out.push({
+        subscription: sub.name,
+        eventId: converted.event.id,
+        payload: JSON.stringify(converted.event),
+        dataVersion: dataVersionOf(converted),
+      });
+    }
+  }
+  return out;
+}
+
+export async function startEventGridEmulator(o: EmulatorOptions): Promise<RunningEmulator> {
+  const { config, log } = o;
+  const store = new SqliteEventGridStore(o.dataDir);
+  const service = BlobServiceClient.fromConnectionString(o.storageConnectionString);
+  const account = service.accountName;
+  const blobTopic = storageTopic(config.subscriptionId, config.resourceGroup, account);
+  const topicId = customTopicId(config);
+  const containers = new Map(watchedContainers(config).map((c) => [c, service.getContainerClient(c)]));
+  let port = 0;
+
+  const dispatcher = new Dispatcher({
+    store,
+    subscriptions: config.subscriptions,
+    dataDir: o.dataDir,
+    log,
+    retryTimeScale: config.retryTimeScale,
+    deliveryTimeoutMs: config.deliveryTimeoutMs,
+    maxConcurrentDeliveries: config.maxConcurrentDeliveries,
+    topicFor: (sub) => (sub.source.type === 'container' ? blobTopic : topicId),
+    validationUrlFor: (sub, code) =>
+      `http://127.0.0.1:${port}/eventsubscriptions/${encodeURIComponent(sub.name)}/validate?id=${encodeURIComponent(code)}`,
+  });
+
+  const commitBlobChanges = (container: string, changes: BlobChange[]): void => {
+    const announced = changes.filter((c) => c.kind !== 'touched');
+    const now = new Date();
+    const firstSequencer = announced.length > 0 ? store.allocateSequencers(announced.length) : 0;
+    const client = containers.get(container);
+    const events: AnyEvent[] = announced.map((change, i) => {
+      const ctx = {
+        topic: blobTopic,
+        account,
+        container,
+        url: client ? client.getBlobClient(change.blob.name).url : '',
+        sequencer: formatSequencer(firstSequencer + i),
+        eventTime: now.toISOString(),
+        requestId: randomUUID(),
+      };
+      const event = change.kind === 'created' ? blobCreatedEvent(change.blob, ctx) : blobDeletedEvent(change.blob, ctx);
+      return { schema: 'EventGridSchema', event };
+    });
+    const deliveries = fanOut(config.subscriptions, `container:${container}`, events, now);
+    store.commitBlobChanges(
+      {
+        container,
+        upserts: changes.filter((c) => c.kind !== 'deleted').map((c) => c.blob),
+        deletes: changes.filter((c) => c.kind === 'deleted').map((c) => c.blob.name),
+        deliveries,
+      },
+      now.getTime(),
+    );
+    for (const e of events) {
+      log.info(
+        {
+          container,
+          eventType: e.schema === 'EventGridSchema' ? e.event.eventType : '',
+          subject: e.event.subject,
+          deliveries: deliveries.filter((d) => d.eventId === e.event.id).length,
+        },
+        'blob event',
+      );
+    }
+    if (deliveries.length > 0) dispatcher.kick();
+  };
+
+  const watcher = new BlobWatcher({
+    containers,
+    store,
+    intervalMs: config.pollIntervalMs,
+    log,
+    commit: commitBlobChanges,
+  });
+  let ready = false;
+  const readyPromise = watcher.ready.then(() => {
+    ready = true;
+    log.info({ containers: [...containers.keys()] }, 'ready');
+  });
+
+  let server: Server;
+  ({ server, port } = await listen(
+    o.port,
+    {
+      health: () =>
+        ready ? { statusCode: 200, body: { status: 'ok' } } : { statusCode: 503, body: { status: 'starting' } },
+      publish: (req) =>
+        publishEvents(req, {
+          topicKey: o.topicKey,
+          topicId,
+          now: Date.now(),
+          enqueue: (events) => {
+            const deliveries = fanOut(config.subscriptions, 'topic', events, new Date());
+            store.enqueue(deliveries, Date.now());
+            log.info({ events: events.length, deliveries: deliveries.length }, 'published');
+            if (deliveries.length > 0) dispatcher.kick();
+          },
+        }),
+      confirmValidation: (name, code) =>
+        dispatcher.confirmValidation(name, code)
+          ? { statusCode: 200, body: { message: 'Webhook successfully validated as a result of user action.' } }
+          : {
+              statusCode: 400,
+              body: { error: { code: 'InvalidValidationCode', message: 'Unknown subscription or validation code.' } },
+            },
+      subscriptions: () => ({
+        statusCode: 200,
+        body: config.subscriptions.map((s) => ({
+          name: s.name,
+          source: s.source,
+          schema: s.schema,
+          filter: s.filter,
+          validated: dispatcher.isValidated(s.name),
+          pendingDeliveries: store.pendingCount(s.name),
+        })),
+      }),
+    },
+    log,
+  ));
+  log.info({ port, containers: [...containers.keys()], subscriptions: config.subscriptions.length }, 'listening');
+
+  if (containers.size === 0) ready = true;
+  dispatcher.start();
+  watcher.start();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await watcher.stop();
+      await dispatcher.stop(1000);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      store.close();
+    })();
+    return stopping;
+  };
+  return { port, topicEndpoint: `http://127.0.0.1:${port}/api/events`, ready: readyPromise, stop };
+}
