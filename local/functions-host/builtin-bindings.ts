@@ -25,7 +25,7 @@ export const builtinTriggerProvider: BindingProvider = {
   triggerTypes: ['httpTrigger', 'queueTrigger', 'blobTrigger', 'eventGridTrigger', 'timerTrigger'],
   // The HTTP response ($return) is handled by the HTTP trigger itself.
   outputBindingTypes: ['http'],
-  validate(fn, binding) {
+  validate(_fn, binding) {
     switch (binding.type.toLowerCase()) {
       case 'httptrigger': {
         const level = String(binding.authLevel ?? 'anonymous').toLowerCase();

@@ -60,6 +60,14 @@ export interface ExtensionContext {
   /** The app's parsed host.json. */
   hostJson: Record<string, unknown>;
   log: HostLogger;
+  /**
+   * (Added by the host, optional for compatibility.) The system key `<x>_extension` that the host requires,
+   * as `code` query parameter or `x-functions-key` header, on this extension's `/runtime/webhooks/<x>/`
+   * prefix — e.g. `durabletask_extension`; put it in public URLs you hand out (`code=<systemKey>`).
+   * Prefixes outside `/runtime/webhooks/` (e.g. `/durabletask/`, where Azure serves the client's
+   * internal rpc endpoint on localhost) are served without a key: use one for `rpcBaseUrl`.
+   */
+  systemKey?: string;
 }
 
 export interface ExtensionHttpRequest {

@@ -1,0 +1,251 @@
+// The local Functions host: loads the app, starts extensions and triggers, and serves one HTTP surface.
+//
+// HTTP surface (matched in this order):
+//   GET  /admin/host/status                         readiness → 200 {"state":"Running"}; 503 {"state":"Initialized"}
+//                                                   while starting. No key from loopback (Azure: master key).
+//   *    /runtime/webhooks/eventgrid?functionName=   eventGrid triggers   (key: eventgrid_extension or master)
+//   *    /runtime/webhooks/blobs?functionName=       EventGrid blob triggers (key: blobs_extension or master)
+//   *    <extension.httpPathPrefixes>                extension.handleHttp (key: <x>_extension or master under
+//                                                   /runtime/webhooks/<x>/; other prefixes keyless, loopback rpc)
+//   *    /<routePrefix>/<route>                      HTTP triggers (authLevel: anonymous | function | admin)
+// Until the host is Running, everything but the status endpoint answers 503.
+
+import path from 'node:path';
+import { BLOBS_SYSTEM_KEY, BLOBS_WEBHOOK_PATH, createBlobWebhook } from './blob-trigger.js';
+import type {
+  ExtensionHttpRequest,
+  FunctionInvoker,
+  HostExtension,
+  HostLogger,
+  InvocationResult,
+  RegisteredFunction,
+} from './contracts.js';
+import { createEventGridWebhook, EVENTGRID_SYSTEM_KEY, EVENTGRID_WEBHOOK_PATH } from './event-grid-trigger.js';
+import { startHttpServer } from './http-server.js';
+import { createHttpTriggerDispatcher, routePrefixOf } from './http-trigger.js';
+import { emptyResponse, type HostRequest, type HostResponse, jsonResponse } from './http-types.js';
+import { HostKeys, presentedKey } from './keys.js';
+import { loadFunctionApp } from './load-app.js';
+import { queueSettings } from './queue-settings.js';
+import { createQueueListener, type QueueListener } from './queue-trigger.js';
+import { createTimerScheduler, type TimerScheduler } from './timer-trigger.js';
+
+export const STATUS_PATH = '/admin/host/status';
+const WEBHOOKS_PREFIX = '/runtime/webhooks/';
+const DEFAULT_DRAIN_MS = 5_000;
+
+export interface StartHostOptions {
+  appDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  dataDir: string;
+  extensions?: readonly HostExtension[];
+  log: HostLogger;
+  /** How long stop() waits for in-flight invocations (default 5 s). */
+  drainTimeoutMs?: number;
+}
+
+export interface RunningHost {
+  port: number;
+  baseUrl: string;
+  keys: HostKeys;
+  functions: readonly RegisteredFunction[];
+  /** Stops triggers, lets in-flight invocations finish (bounded), stops extensions, closes the server. */
+  stop(): Promise<void>;
+}
+
+/** The system key an extension prefix needs: `/runtime/webhooks/<x>/…` → `<x>_extension`; else none. */
+export function systemKeyNameForPrefix(prefix: string): string | undefined {
+  if (!prefix.toLowerCase().startsWith(WEBHOOKS_PREFIX)) return undefined;
+  const x = prefix.slice(WEBHOOKS_PREFIX.length).split('/')[0];
+  return x ? `${x.toLowerCase()}_extension` : undefined;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/** Counts invocations in flight so stop() can wait for them. */
+function trackInvocations(invoker: FunctionInvoker) {
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const tracked: FunctionInvoker = {
+    async invoke(name, data, metadata): Promise<InvocationResult> {
+      inFlight++;
+      try {
+        return await invoker.invoke(name, data, metadata);
+      } finally {
+        inFlight--;
+        if (inFlight === 0) idle?.();
+      }
+    },
+  };
+  return {
+    invoker: tracked,
+    inFlight: () => inFlight,
+    async drain(timeoutMs: number): Promise<boolean> {
+      if (inFlight === 0) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        new Promise<boolean>((resolve) => {
+          idle = () => resolve(true);
+        }),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      return done;
+    },
+  };
+}
+
+export async function startHost(options: StartHostOptions): Promise<RunningHost> {
+  const { log } = options;
+  const extensions = options.extensions ?? [];
+  const app = await loadFunctionApp(options.appDir, { extensions, log });
+  const tracking = trackInvocations(app.invoker);
+  const invoker = tracking.invoker;
+  log.info('Loaded the app', {
+    appDir: path.resolve(options.appDir),
+    entryPoints: app.entryPoints,
+    functions: app.functions.map((f) => `${f.name} (${f.trigger.binding.type})`),
+  });
+
+  const extensionRoutes = extensions.flatMap((ext) =>
+    ext.httpPathPrefixes.map((prefix) => ({ ext, prefix, systemKeyName: systemKeyNameForPrefix(prefix) })),
+  );
+  const systemKeyNames = [
+    EVENTGRID_SYSTEM_KEY,
+    BLOBS_SYSTEM_KEY,
+    ...extensionRoutes.flatMap((r) => (r.systemKeyName ? [r.systemKeyName] : [])),
+  ];
+  const keys = await HostKeys.load(
+    options.dataDir,
+    app.functions.map((f) => f.name),
+    systemKeyNames,
+  );
+
+  const deps = { functions: app.functions, invoker, keys, log };
+  const httpTriggers = createHttpTriggerDispatcher({ ...deps, routePrefix: routePrefixOf(app.hostJson) });
+  const eventGrid = createEventGridWebhook(deps);
+  const blobs = createBlobWebhook(deps);
+  let state: 'Initialized' | 'Running' | 'Stopping' = 'Initialized';
+
+  async function route(req: HostRequest): Promise<HostResponse> {
+    const lower = req.path.toLowerCase();
+    if (lower === STATUS_PATH) {
+      if (!isLoopback(req.remoteAddress) && !keys.isMaster(presentedKey(req.headers, req.query))) {
+        return emptyResponse(401);
+      }
+      return jsonResponse(state === 'Running' ? 200 : 503, { state });
+    }
+    if (state !== 'Running') return jsonResponse(503, { error: { message: `The host is ${state}` } });
+    if (lower === EVENTGRID_WEBHOOK_PATH || lower === `${EVENTGRID_WEBHOOK_PATH}/`) return eventGrid(req);
+    if (lower === BLOBS_WEBHOOK_PATH || lower === `${BLOBS_WEBHOOK_PATH}/`) return blobs(req);
+    for (const r of extensionRoutes) {
+      const prefix = r.prefix.toLowerCase();
+      if (!(lower.startsWith(prefix) || `${lower}/` === prefix)) continue;
+      if (r.systemKeyName && !keys.allowsSystem(r.systemKeyName, presentedKey(req.headers, req.query))) {
+        return emptyResponse(401);
+      }
+      const extReq: ExtensionHttpRequest = {
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        headers: req.headers,
+        body: req.body,
+      };
+      const res = await r.ext.handleHttp(extReq);
+      return {
+        status: res.status,
+        ...(res.headers ? { headers: res.headers } : {}),
+        ...(res.body !== undefined ? { body: res.body } : {}),
+      };
+    }
+    if (httpTriggers.owns(req.rawPath)) return httpTriggers.handle(req);
+    return emptyResponse(404);
+  }
+
+  function extensionSystemKey(ext: HostExtension): string | undefined {
+    const name = extensionRoutes.find((r) => r.ext === ext && r.systemKeyName)?.systemKeyName;
+    return name ? keys.systemKey(name) : undefined;
+  }
+
+  const server = await startHttpServer(options.port, route, log);
+  const baseUrl = `http://127.0.0.1:${server.port}`;
+
+  const started: HostExtension[] = [];
+  const listeners: QueueListener[] = [];
+  let timers: TimerScheduler | undefined;
+
+  async function shutdown(): Promise<void> {
+    state = 'Stopping';
+    for (const l of listeners) await l.stop();
+    timers?.stop();
+    const drained = await tracking.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
+    if (!drained) log.warn('Stopped waiting for invocations still in flight', { inFlight: tracking.inFlight() });
+    for (const ext of started.reverse()) {
+      try {
+        await ext.stop();
+      } catch (err) {
+        log.error('Extension failed to stop', { extension: ext.name, error: (err as Error).message });
+      }
+    }
+    try {
+      await app.runAppHook('appTerminate');
+    } catch (err) {
+      log.warn('appTerminate hook failed', { error: (err as Error).message });
+    }
+    await server.close();
+  }
+
+  try {
+    await app.runAppHook('appStart');
+    for (const ext of extensions) {
+      await ext.start({
+        functions: app.functions,
+        invoker,
+        baseUrl,
+        dataDir: path.join(options.dataDir, ext.name),
+        hostJson: app.hostJson,
+        log,
+        systemKey: extensionSystemKey(ext),
+      });
+      started.push(ext);
+    }
+    const settings = queueSettings(app.hostJson);
+    for (const fn of app.functions) {
+      if (fn.trigger.binding.type.toLowerCase() !== 'queuetrigger') continue;
+      const listener = createQueueListener({ fn, invoker, settings, log });
+      listeners.push(listener);
+    }
+    timers = createTimerScheduler({ functions: app.functions, invoker, dataDir: options.dataDir, log });
+    state = 'Running';
+    for (const l of listeners) l.start();
+    await timers.start();
+  } catch (err) {
+    await shutdown().catch(() => {});
+    throw err;
+  }
+
+  log.info('Host started', {
+    state,
+    baseUrl,
+    port: server.port,
+    keysFile: keys.file,
+    queueListeners: listeners.map((l) => `${l.functionName} ← ${l.queueName}`),
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: server.port,
+    baseUrl,
+    keys,
+    functions: app.functions,
+    stop() {
+      stopping ??= shutdown();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// Entry point of the local Functions host, run as a child process by the stack supervisor:
+//   node dist/local/functions-host/main.js --app <dir> --port <n> --data-dir <dir>
+// App settings come from process.env. Logs are JSON lines on stdout (pino). Readiness: the "Host started"
+// log line, or GET /admin/host/status → 200 {"state":"Running"}. SIGTERM/SIGINT: graceful stop, exit 0.
+// A start error prints `functions-host: failed to start: <cause>` on stderr and exits 1.
+
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { createDurableExtension } from '../durable/index.js';
+import { exitWhenParentDies } from '../stack/lifeline.js';
+import type { HostLogger } from './contracts.js';
+import { type RunningHost, startHost } from './host.js';
+
+function parseCommandLine() {
+  const { values } = parseArgs({
+    options: {
+      app: { type: 'string' },
+      port: { type: 'string', default: '7071' },
+      'data-dir': { type: 'string' },
+      'no-durable': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.app) throw new Error('Missing --app <dir> (the built Functions app: package.json + host.json)');
+  if (!values['data-dir']) throw new Error('Missing --data-dir <dir> (keys.json, timer status, extension data)');
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port "${values.port}"`);
+  return { appDir: values.app, port, dataDir: values['data-dir'], durable: !values['no-durable'] };
+}
+
+const logger = pino({ base: { service: 'functions-host' }, timestamp: pino.stdTimeFunctions.isoTime });
+const log: HostLogger = {
+  info: (msg, fields) => logger.info(fields ?? {}, msg),
+  warn: (msg, fields) => logger.warn(fields ?? {}, msg),
+  error: (msg, fields) => logger.error(fields ?? {}, msg),
+};
+
+function fail(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  logger.fatal({ error: message }, 'Host failed to start');
+  process.stderr.write(`functions-host: failed to start: ${message}\n`);
+  process.exit(1);
+}
+
+let host: RunningHost | undefined;
+let stopping = false;
+
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('Stopping the host', { signal });
+  try {
+    await host?.stop();
+    log.info('Host stopped');
+    process.exit(0);
+  } catch (err) {
+    log.error('Host failed to stop cleanly', { error: (err as Error).message });
+    process.exit(1);
+  }
+}
+
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+exitWhenParentDies(() => stop('parent exited'));
+
+try {
+  const args = parseCommandLine();
+  host = await startHost({
+    appDir: args.appDir,
+    port: args.port,
+    dataDir: args.dataDir,
+    extensions: args.durable ? [createDurableExtension()] : [],
+    log,
+  });
+  if (stopping) await host.stop();
+} catch (err) {
+  fail(err);
+}
