@@ -1,5 +1,6 @@
 // Azurite emits no events, so the emulator lists each watched container every pollIntervalMs and diffs the
 // listing against what it saw before (kept in memory, persisted through the store).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobItem, ContainerClient } from '@azure/storage-blob';
 import type { Logger } from 'pino';
 import { type BlobChange, type BlobVersion, diffListing } from './blob-events.js';
@@ -80,13 +81,7 @@ export class BlobWatcher {
       if (allOk) this.markReady();
       this.lastPassMs = performance.now() - started;
       const wait = Math.max(5, this.o.intervalMs - this.lastPassMs);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, wait);
-        this.abort.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
+      await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => undefined);
     }
   }
 

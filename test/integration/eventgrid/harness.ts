@@ -1,0 +1,262 @@
+// Test harness for the Event Grid emulator: Azurite, the emulator as a real child process (the way the
+// stack supervisor runs it), and a webhook receiver that records what Event Grid would push to an app.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConfigInput } from '../../../local/eventgrid/config.js';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const emulatorMain = fileURLToPath(new URL('../../../local/eventgrid/main.js', import.meta.url));
+
+export const TOPIC_KEY = Buffer.from('local-topic-key-for-tests').toString('base64');
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `eg-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface Azurite {
+  connectionString: string;
+  stop: () => Promise<void>;
+}
+
+interface TestStackModule {
+  startTestStack: (o: { services: string[] }) => Promise<{
+    descriptor: { storage: { connectionString: string } };
+    stop: () => Promise<void>;
+  }>;
+}
+
+/** Azurite through the shared test stack when it exists, else spawned here with the flags DESIGN.md §7 requires. */
+export async function startAzurite(): Promise<Azurite> {
+  const stackModule = new URL('../../support/stack.js', import.meta.url).href;
+  try {
+    const { startTestStack } = (await import(stackModule)) as TestStackModule;
+    const stack = await startTestStack({ services: ['azurite'] });
+    return { connectionString: stack.descriptor.storage.connectionString, stop: () => stack.stop() };
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  }
+  const dir = await tempDir('azurite');
+  const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'node_modules/azurite/dist/src/azurite.js'),
+      '--silent',
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+      '--location',
+      dir,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(blobPort),
+      '--queueHost',
+      '127.0.0.1',
+      '--queuePort',
+      String(queuePort),
+      '--tableHost',
+      '127.0.0.1',
+      '--tablePort',
+      String(tablePort),
+    ],
+    { stdio: 'ignore' },
+  );
+  const blobEndpoint = `http://127.0.0.1:${blobPort}/devstoreaccount1`;
+  await waitFor('azurite', async () => {
+    try {
+      // Any HTTP answer (even 400/403) means the blob service is listening.
+      await fetch(`${blobEndpoint}?comp=list`);
+      return true;
+    } catch {
+      return undefined;
+    }
+  });
+  return {
+    connectionString:
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
+      'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
+      `BlobEndpoint=${blobEndpoint};QueueEndpoint=http://127.0.0.1:${queuePort}/devstoreaccount1;` +
+      `TableEndpoint=http://127.0.0.1:${tablePort}/devstoreaccount1;`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface EmulatorProcess {
+  port: number;
+  topicEndpoint: string;
+  /** Parsed pino lines written so far. */
+  logs: Record<string, unknown>[];
+  /** Sends SIGTERM and resolves with the exit code and how long the exit took. */
+  stop: () => Promise<{ code: number | null; ms: number }>;
+}
+
+export async function writeConfig(dir: string, config: ConfigInput): Promise<string> {
+  const path = join(dir, 'subscriptions.json');
+  await writeFile(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+export async function startEmulator(o: {
+  dataDir: string;
+  configPath: string;
+  connectionString: string;
+  port?: number;
+}): Promise<EmulatorProcess> {
+  const port = o.port ?? (await freePort());
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [emulatorMain, '--port', String(port), '--data-dir', o.dataDir, '--config', o.configPath],
+    {
+      env: { ...process.env, AzureWebJobsStorage: o.connectionString, EVENTGRID_TOPIC_KEY: TOPIC_KEY },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const logs: Record<string, unknown>[] = [];
+  let buffered = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+      nl = buffered.indexOf('\n');
+    }
+  });
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  await waitFor('emulator /health', async () => {
+    if (child.exitCode !== null) throw new Error(`emulator exited with ${child.exitCode}`);
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  return {
+    port,
+    topicEndpoint: `http://127.0.0.1:${port}/api/events`,
+    logs,
+    stop: async () => {
+      const t = Date.now();
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const [code] = await exited;
+      return { code, ms: Date.now() - t };
+    },
+  };
+}
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+/**
+ * A webhook endpoint per path (`/hooks/<name>`). It answers the validation handshake like the Functions
+ * host does, and notifications with scripted statuses (then 200).
+ */
+export class WebhookReceiver {
+  readonly requests: ReceivedRequest[] = [];
+  private readonly scripted = new Map<string, number[]>();
+  private readonly refuseValidation = new Set<string>();
+  private server: Server | undefined;
+  port = 0;
+
+  async start(port = 0): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const body = Buffer.concat(chunks).toString('utf8');
+        this.requests.push({ method: req.method ?? '', path, headers: req.headers, body, at: performance.now() });
+        if (req.method === 'OPTIONS') {
+          if (this.refuseValidation.has(path)) return void res.writeHead(403).end();
+          res.writeHead(200, { 'WebHook-Allowed-Origin': String(req.headers['webhook-request-origin']) }).end();
+          return;
+        }
+        if (req.headers['aeg-event-type'] === 'SubscriptionValidation') {
+          if (this.refuseValidation.has(path)) return void res.writeHead(403).end();
+          const [event] = JSON.parse(body) as { data: { validationCode: string } }[];
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ validationResponse: event?.data.validationCode }));
+          return;
+        }
+        const status = this.scripted.get(path)?.shift() ?? 200;
+        res.writeHead(status).end();
+      });
+    });
+    this.server.listen(port, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  url(name: string, query = ''): string {
+    return `http://127.0.0.1:${this.port}/hooks/${name}${query}`;
+  }
+
+  /** The next notifications to /hooks/<name> get these statuses, in order. */
+  script(name: string, statuses: number[]): void {
+    this.scripted.set(`/hooks/${name}`, [...statuses]);
+  }
+
+  setRefuseValidation(name: string, refuse: boolean): void {
+    if (refuse) this.refuseValidation.add(`/hooks/${name}`);
+    else this.refuseValidation.delete(`/hooks/${name}`);
+  }
+
+  to(name: string): ReceivedRequest[] {
+    return this.requests.filter((r) => r.path === `/hooks/${name}`);
+  }
+
+  notifications(name: string): ReceivedRequest[] {
+    return this.to(name).filter((r) => r.headers['aeg-event-type'] === 'Notification');
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+/** The single event of an Event Grid-schema delivery. */
+export function eventOf(r: ReceivedRequest): Record<string, unknown> & { data: Record<string, unknown> } {
+  const parsed = JSON.parse(r.body) as unknown;
+  const event = Array.isArray(parsed) ? parsed[0] : parsed;
+  return event as Record<string, unknown> & { data: Record<string, unknown> };
+}
