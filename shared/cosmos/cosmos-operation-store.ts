@@ -1,0 +1,25 @@
+import type { Container } from '@azure/cosmos';
+import type { OperationRecord, OperationStore } from '../stores/resource-store.js';
+
+export class CosmosOperationStore implements OperationStore {
+  constructor(private readonly container: Container) {}
+
+  async put(operation: OperationRecord): Promise<void> {
+    await this.container.items.upsert({ id: operation.operationId, ...operation });
+  }
+
+  async get(operationId: string): Promise<OperationRecord | undefined> {
+    const { resource } = await this.container.item(operationId, operationId).read<OperationRecord & { id: string }>();
+    if (!resource) return undefined;
+    const { operationId: id, resourceId, action, status, startTime, endTime, error } = resource;
+    return {
+      operationId: id,
+      resourceId,
+      action,
+      status,
+      startTime,
+      ...(endTime ? { endTime } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+}
