@@ -1,0 +1,143 @@
+// Test harness for the local Functions host: runs dist/local/functions-host/main.js as a real child
+// process (the way the stack supervisor does) on a free port, against Azurite from the shared test stack.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KeysFile } from '../../../local/functions-host/keys.js';
+import { freePort } from '../../../local/stack/ports.js';
+
+export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+export const fixtureApp = join(repoRoot, 'test/fixtures/host-app');
+export const badBindingApp = join(repoRoot, 'test/fixtures/host-app-bad-binding');
+const hostMain = fileURLToPath(new URL('../../../local/functions-host/main.js', import.meta.url));
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `fh-${prefix}-`));
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  intervalMs = 10,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export interface HostProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  port: number;
+  dataDir: string;
+  keys: KeysFile;
+  /** stdout + stderr so far. */
+  output(): string;
+  /** JSON log lines so far. */
+  logs(): Record<string, unknown>[];
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface SpawnResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function spawnHost(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [hostMain, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  return { child, output: () => out };
+}
+
+/** Runs the host to completion (for start failures). */
+export async function runHostExpectingExit(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000) {
+  const child = spawn(process.execPath, [hostMain, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr } satisfies SpawnResult;
+}
+
+export async function startHost(options: {
+  appDir?: string;
+  dataDir?: string;
+  env: NodeJS.ProcessEnv;
+  durable?: boolean;
+}): Promise<HostProcess> {
+  const port = await freePort();
+  const dataDir = options.dataDir ?? (await tempDir('data'));
+  const args = ['--app', options.appDir ?? fixtureApp, '--port', String(port), '--data-dir', dataDir];
+  if (!options.durable) args.push('--no-durable');
+  const { child, output } = spawnHost(args, options.env);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  try {
+    await waitFor('the host to report Running', async () => {
+      if (exited) throw new Error(`the host exited during start:\n${output()}`);
+      try {
+        const res = await fetch(`${baseUrl}/admin/host/status`);
+        const body = (await res.json()) as { state?: string };
+        return res.status === 200 && body.state === 'Running';
+      } catch {
+        return false;
+      }
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const keys = JSON.parse(await readFile(join(dataDir, 'keys.json'), 'utf8')) as KeysFile;
+  return {
+    child,
+    baseUrl,
+    port,
+    dataDir,
+    keys,
+    output,
+    logs: () =>
+      output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    async stop() {
+      if (exited) return child.exitCode;
+      const done = once(child, 'exit') as Promise<[number | null]>;
+      child.kill('SIGTERM');
+      const [code] = await done;
+      return code;
+    },
+  };
+}

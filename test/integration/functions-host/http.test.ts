@@ -1,0 +1,133 @@
+// HTTP triggers through the real host process: route templates, methods, query/headers/body, response
+// status/headers/cookies, authLevel keys (401 vs 200), the readiness endpoint and blob input bindings.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
+import { type HostProcess, startHost } from './harness.js';
+
+let stack: TestStack;
+let host: HostProcess;
+
+before(async () => {
+  stack = await startTestStack({ services: ['azurite'] });
+  host = await startHost({ env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
+});
+
+after(async () => {
+  await host?.stop();
+  await stack?.dispose();
+});
+
+const url = (path: string) => `${host.baseUrl}${path}`;
+
+test('readiness: GET /admin/host/status answers 200 {"state":"Running"} without a key from loopback', async () => {
+  const res = await fetch(url('/admin/host/status'));
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { state: 'Running' });
+});
+
+test('route parameters, repeated query parameters and method', async () => {
+  const res = await fetch(url('/api/hello/Ada%20L?q=1&q=2'));
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { name: 'Ada L', q: '1', all: ['1', '2'], method: 'GET' });
+  // Method not in the function's list → no route.
+  assert.equal((await fetch(url('/api/hello/Ada'), { method: 'POST' })).status, 404);
+});
+
+test('optional parameters and constraints pick the right function', async () => {
+  assert.deepEqual(await (await fetch(url('/api/items/42'))).json(), { id: 42, tag: null, method: 'GET' });
+  assert.deepEqual(await (await fetch(url('/api/items/42/red'))).json(), { id: 42, tag: 'red', method: 'GET' });
+  assert.deepEqual(await (await fetch(url('/api/items/7'), { method: 'DELETE' })).json(), {
+    id: 7,
+    tag: null,
+    method: 'DELETE',
+  });
+  // {id:int} does not match letters; {name:alpha} does.
+  assert.deepEqual(await (await fetch(url('/api/items/abc'))).json(), { byName: 'abc' });
+  assert.equal((await fetch(url('/api/items/12ab'))).status, 404);
+  assert.equal((await fetch(url('/api/nothing-here'))).status, 404);
+  assert.equal((await fetch(url('/not-api/hello/x'))).status, 404);
+});
+
+test('a function without a route is served at /api/<function name>', async () => {
+  const res = await fetch(url('/api/defaultRoute'));
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'default route');
+});
+
+test('request body and headers in; status, headers, cookies and body out', async () => {
+  const res = await fetch(url('/api/echo'), {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: 'hello body',
+  });
+  assert.equal(res.status, 201);
+  assert.equal(res.headers.get('x-custom'), 'yes');
+  assert.equal(res.headers.get('x-echo-content-type'), 'text/plain');
+  const cookie = res.headers.get('set-cookie') ?? '';
+  assert.match(cookie, /^session=abc/);
+  assert.match(cookie, /Path=\//);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Lax/);
+  assert.equal(await res.text(), 'HELLO BODY');
+});
+
+test('a handler that throws answers 500', async () => {
+  assert.equal((await fetch(url('/api/boom'))).status, 500);
+});
+
+test('authLevel function: 401 without a key; host key, function key or master key via header or code', async () => {
+  assert.equal((await fetch(url('/api/secret'))).status, 401);
+  assert.equal((await fetch(url('/api/secret?code=wrong'))).status, 401);
+  const hostKey = host.keys.functionKeys.default!;
+  const fnKey = host.keys.functions.secret!.default!;
+  assert.equal((await fetch(url(`/api/secret?code=${hostKey}`))).status, 200);
+  assert.equal((await fetch(url('/api/secret'), { headers: { 'x-functions-key': fnKey } })).status, 200);
+  assert.equal((await fetch(url(`/api/secret?code=${host.keys.masterKey}`))).status, 200);
+  // Another function's key does not open this one.
+  const otherKey = host.keys.functions.hello!.default!;
+  assert.equal((await fetch(url(`/api/secret?code=${otherKey}`))).status, 401);
+});
+
+test('authLevel admin: only the master key', async () => {
+  assert.equal((await fetch(url('/api/admin-only'))).status, 401);
+  assert.equal((await fetch(url(`/api/admin-only?code=${host.keys.functionKeys.default}`))).status, 401);
+  const res = await fetch(url('/api/admin-only'), { headers: { 'x-functions-key': host.keys.masterKey } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { admin: true });
+});
+
+test('keys.json is generated once with random keys and kept across restarts', async () => {
+  const text = await readFile(join(host.dataDir, 'keys.json'), 'utf8');
+  const keys = JSON.parse(text) as typeof host.keys;
+  assert.ok(keys.masterKey.length >= 40);
+  assert.notEqual(keys.masterKey, keys.functionKeys.default);
+  assert.ok(keys.systemKeys.eventgrid_extension && keys.systemKeys.blobs_extension);
+  const second = await startHost({
+    dataDir: host.dataDir,
+    env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString },
+  });
+  try {
+    assert.deepEqual(second.keys, keys);
+  } finally {
+    assert.equal(await second.stop(), 0);
+  }
+});
+
+test('blob input binding resolves {name} from the route', async () => {
+  const container = blobClient(stack.descriptor).getContainerClient('inputs');
+  await container.createIfNotExists();
+  await container.getBlockBlobClient('note.txt').upload('from a blob', 11);
+  const res = await fetch(url('/api/blob/note.txt'));
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'from a blob');
+  assert.equal((await fetch(url('/api/blob/missing.txt'))).status, 404);
+});
+
+test('logs are JSON lines', () => {
+  const logs = host.logs();
+  assert.ok(logs.some((l) => l.msg === 'Host started'));
+  assert.ok(logs.every((l) => typeof l.level === 'number' && typeof l.time === 'string'));
+});
