@@ -1,7 +1,7 @@
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../shared/config/well-known-emulator-credentials.js';
+import { httpAnswersWith } from '../stack/probes.js';
 import type { ServiceSpec } from '../stack/supervisor.js';
 
 const DEV_ACCOUNT = { name: AZURITE_ACCOUNT_NAME, key: AZURITE_ACCOUNT_KEY };
@@ -29,19 +29,6 @@ export function storageEndpoints(ports: { blob: number; queue: number; table: nu
     queueEndpoint,
     tableEndpoint,
   };
-}
-
-/** Any HTTP answer (Azurite replies 400 to a bare GET) means the server is accepting requests. */
-export function httpAnswers(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(url, { method: 'GET', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(true);
-    });
-    req.once('timeout', () => req.destroy());
-    req.once('error', () => resolve(false));
-    req.end();
-  });
 }
 
 export function azuriteService(options: {
@@ -77,8 +64,9 @@ export function azuriteService(options: {
       { port: ports.table, option: '--table-port or --base-port' },
     ],
     ready: async () =>
-      (await httpAnswers(`http://127.0.0.1:${ports.blob}/`)) &&
-      (await httpAnswers(`http://127.0.0.1:${ports.queue}/`)) &&
-      (await httpAnswers(`http://127.0.0.1:${ports.table}/`)),
+      // Any HTTP answer (Azurite replies 400 to a bare GET) means the server accepts requests.
+      (await httpAnswersWith(`http://127.0.0.1:${ports.blob}/`)) &&
+      (await httpAnswersWith(`http://127.0.0.1:${ports.queue}/`)) &&
+      (await httpAnswersWith(`http://127.0.0.1:${ports.table}/`)),
   };
 }

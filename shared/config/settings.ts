@@ -12,6 +12,8 @@ export interface Settings {
     | { kind: 'identity'; accountName: string; blobEndpoint: string; queueEndpoint: string };
   cosmos: { endpoint: string; key?: string; database: string; caCertPath?: string };
   compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
+  /** Seals write-only values at rest (a Key Vault reference on Azure; a per-stack random key locally). */
+  secretsKey: Buffer;
 }
 
 export class SettingsError extends Error {
@@ -45,6 +47,9 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
     .regex(/^[-\w._()]{1,90}$/, { error: 'must be a resource group name (1-90 of letters, digits, -_.())' }),
   BATCHAI_LOCATION: z.string().regex(/^[a-z0-9]+$/, { error: 'must be an Azure region name such as westus2' }),
   COSMOS_DATABASE: z.string().regex(/^[^/\\#?]{1,255}$/, { error: 'must be a Cosmos database id' }),
+  BATCHAI_SECRETS_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, { error: 'must be the base64 of 32 random bytes' }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -94,6 +99,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       database: read('COSMOS_DATABASE', { fallback: 'batchai' })!,
       ...(caCertPath ? { caCertPath } : {}),
     },
+    secretsKey: Buffer.from(read('BATCHAI_SECRETS_KEY', { required: true })!, 'base64'),
     compute: {
       armEndpoint: read('ARM_ENDPOINT', { fallback: 'https://management.azure.com/' })!,
       subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
@@ -105,6 +111,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
 /** The app settings that point the app at a running local stack (what the supervisor passes the host). */
 export function localStackAppSettings(stack: {
+  secretsKey: string;
   storage: { connectionString: string };
   cosmos: { endpoint: string; key: string; database: string; caCertPath: string };
   subscriptionId: string;
@@ -114,6 +121,7 @@ export function localStackAppSettings(stack: {
 }): Record<string, string> {
   return {
     BATCHAI_MODE: 'local',
+    BATCHAI_SECRETS_KEY: stack.secretsKey,
     AzureWebJobsStorage: stack.storage.connectionString,
     COSMOS_ENDPOINT: stack.cosmos.endpoint,
     COSMOS_KEY: stack.cosmos.key,

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { loadSettings, localStackAppSettings, SettingsError } from '../../../shared/config/settings.js';
 
+const BATCHAI_SECRETS_KEY = randomBytes(32).toString('base64');
+
 test('local mode fills every endpoint with the local stack defaults', () => {
-  const settings = loadSettings({});
+  const settings = loadSettings({ BATCHAI_SECRETS_KEY });
+  assert.equal(settings.secretsKey.length, 32);
   assert.equal(settings.mode, 'local');
   assert.deepEqual(settings.storage, { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
   assert.equal(settings.cosmos.endpoint, 'https://127.0.0.1:8081/');
@@ -30,10 +34,11 @@ test('malformed settings fail naming the setting and the expected form', () => {
     [{ AzureWebJobsStorage: 'garbage' }, 'AzureWebJobsStorage', /connection string/],
     [{ BATCHAI_MODE: 'prod' }, 'BATCHAI_MODE', /"local" or "azure"/],
     [{ BATCHAI_LOCATION: 'West US' }, 'BATCHAI_LOCATION', /region/],
+    [{ BATCHAI_SECRETS_KEY: 'c2hvcnQ=' }, 'BATCHAI_SECRETS_KEY', /32 random bytes/],
   ];
   for (const [env, setting, message] of cases) {
     assert.throws(
-      () => loadSettings(env),
+      () => loadSettings({ BATCHAI_SECRETS_KEY, ...env }),
       (err: unknown) => err instanceof SettingsError && err.setting === setting && message.test(err.message),
       setting,
     );
@@ -48,6 +53,7 @@ test('without a Cosmos key the app uses its managed identity; identity-based sto
     AZURE_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
     BATCHAI_RESOURCE_GROUP: 'rg',
     BATCHAI_LOCATION: 'westus2',
+    BATCHAI_SECRETS_KEY,
   });
   assert.equal(settings.cosmos.key, undefined);
   assert.equal(settings.storage.kind, 'identity');
@@ -56,6 +62,7 @@ test('without a Cosmos key the app uses its managed identity; identity-based sto
 
 test('the settings the local stack hands the app load back into the same endpoints', () => {
   const env = localStackAppSettings({
+    secretsKey: BATCHAI_SECRETS_KEY,
     storage: { connectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=k;' },
     cosmos: { endpoint: 'https://127.0.0.1:9999/', key: 'k', database: 'db', caCertPath: '/x/cert.pem' },
     subscriptionId: '00000000-0000-0000-0000-000000000000',

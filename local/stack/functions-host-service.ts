@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { httpAnswersWith } from './probes.js';
+import type { ServiceSpec } from './supervisor.js';
+
+export const functionsDataDir = (dataDir: string): string => join(dataDir, 'functions');
+
+export function functionsHostService(options: {
+  dataDir: string;
+  port: number;
+  appDir: string;
+  appSettings: Record<string, string>;
+  after: string[];
+}): ServiceSpec {
+  return {
+    name: 'functions',
+    script: fileURLToPath(new URL('../functions-host/main.js', import.meta.url)),
+    args: ['--app', options.appDir, '--port', String(options.port), '--data-dir', functionsDataDir(options.dataDir)],
+    env: options.appSettings,
+    ports: [{ port: options.port, option: '--functions-port or --base-port' }],
+    ready: () => httpAnswersWith(`http://127.0.0.1:${options.port}/admin/host/status`, 200),
+    readyTimeoutMs: 60_000,
+    after: options.after,
+  };
+}
+
+export interface HostKeysFile {
+  masterKey: string;
+  systemKeys: Record<string, string>;
+}
+
+export async function readHostKeys(dataDir: string): Promise<HostKeysFile> {
+  return JSON.parse(await readFile(join(functionsDataDir(dataDir), 'keys.json'), 'utf8')) as HostKeysFile;
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { SecretBox } from '../../../shared/secrets/secret-box.js';
+
+const box = new SecretBox(randomBytes(32));
+const job = {
+  nodeCount: 2,
+  secrets: [
+    { name: 'TOKEN', value: 's3cr3t' },
+    { name: 'REF', valueSecretReference: { secretUrl: 'https://kv/x' } },
+  ],
+  mountVolumes: { azureFileShares: [{ accountName: 'acct', credentials: { accountKey: 'key==' } }] },
+  containerSettings: { imageSourceRegistry: { image: 'x', credentials: { username: 'u', password: 'pw' } } },
+  environmentVariables: [{ name: 'value', value: 'not a secret' }],
+};
+
+test('sealAll hides every secret and openAll brings back the original', () => {
+  const sealed = box.sealAll(job);
+  const text = JSON.stringify(sealed);
+  for (const secret of ['s3cr3t', 'key==', 'pw']) assert.ok(!text.includes(secret), `${secret} is sealed`);
+  assert.ok(text.includes('not a secret'), 'ordinary environment variables stay readable');
+  assert.equal(sealed.secrets[1]?.valueSecretReference?.secretUrl, 'https://kv/x');
+  assert.deepEqual(box.openAll(sealed), job);
+});
+
+test('sealing is randomized, tamper-evident and bound to the key', () => {
+  const a = box.seal('x');
+  assert.notEqual(a, box.seal('x'));
+  const tampered = `${a.slice(0, -2)}${a.endsWith('A') ? 'B' : 'A'}${a.slice(-1)}`;
+  assert.throws(() => box.open(tampered));
+  assert.throws(() => new SecretBox(randomBytes(32)).open(a));
+  assert.throws(() => new SecretBox(randomBytes(16)), /32 bytes/);
+});
+
+test('fingerprints ignore key order and differ with the secret', () => {
+  assert.equal(box.fingerprint({ a: 1, b: [1, { c: 2, d: 3 }] }), box.fingerprint({ b: [1, { d: 3, c: 2 }], a: 1 }));
+  assert.notEqual(box.fingerprint(job), box.fingerprint({ ...job, secrets: [{ name: 'TOKEN', value: 'other' }] }));
+  assert.notEqual(new SecretBox(randomBytes(32)).fingerprint(job), box.fingerprint(job));
+});
