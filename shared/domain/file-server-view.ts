@@ -1,0 +1,59 @@
+import type { FileServerProperties } from './file-server-schema.js';
+import { type FileServerResourceId, formatBatchAiResourceId, RESOURCE_TYPES } from './resource-id.js';
+import type { FileServerProvisioningState, ProvisioningInfo } from './resource-states.js';
+import type { ResourceView } from './resource-view.js';
+import { redactUserAccountSettings } from './secrets.js';
+
+// The GET representation of a file server. Never includes adminUserPassword.
+
+export interface FileServerMountSettings {
+  mountPoint: string;
+  fileServerPublicIP?: string;
+  fileServerInternalIP?: string;
+}
+
+export interface FileServerRecord extends ProvisioningInfo<FileServerProvisioningState> {
+  id: FileServerResourceId;
+  properties: FileServerProperties;
+  /** Known once the VM is up. */
+  mountSettings?: FileServerMountSettings;
+}
+
+export function newFileServerRecord(input: {
+  id: FileServerResourceId;
+  properties: FileServerProperties;
+  now: string;
+}): FileServerRecord {
+  return {
+    id: input.id,
+    properties: input.properties,
+    creationTime: input.now,
+    provisioningState: 'creating',
+    provisioningStateTransitionTime: input.now,
+  };
+}
+
+export function fileServerView(record: FileServerRecord): ResourceView<Record<string, unknown>> {
+  const p = record.properties;
+  const properties: Record<string, unknown> = {
+    vmSize: p.vmSize,
+    sshConfiguration: {
+      ...(p.sshConfiguration.publicIPsToAllow === undefined
+        ? {}
+        : { publicIPsToAllow: p.sshConfiguration.publicIPsToAllow }),
+      userAccountSettings: redactUserAccountSettings(p.sshConfiguration.userAccountSettings),
+    },
+    dataDisks: p.dataDisks,
+  };
+  if (p.subnet !== undefined) properties['subnet'] = { id: p.subnet.id };
+  if (record.mountSettings !== undefined) properties['mountSettings'] = record.mountSettings;
+  properties['creationTime'] = record.creationTime;
+  properties['provisioningState'] = record.provisioningState;
+  properties['provisioningStateTransitionTime'] = record.provisioningStateTransitionTime;
+  return {
+    id: formatBatchAiResourceId(record.id),
+    name: record.id.fileServer,
+    type: RESOURCE_TYPES.fileServer,
+    properties,
+  };
+}
