@@ -3,14 +3,12 @@ import type { BatchAiResourceId, BatchAiResourceKind } from '../domain/resource-
 // The API's view of persistence: Batch AI resources addressed by their ARM ids. Implementations are named
 // for their backend (CosmosResourceStore); callers only see this role.
 
-export interface StoredResource {
+export interface StoredResource<R = Record<string, unknown>> {
   id: BatchAiResourceId;
   /** The resource id as first created (ARM keeps the creator's casing of names). */
   resourceId: string;
-  /** Properties as accepted (validated, defaults applied), with secret values sealed. */
-  properties: Record<string, unknown>;
-  /** Server-maintained fields: provisioningState, executionState, timestamps, errors... */
-  status: Record<string, unknown>;
+  /** The domain record (JobRecord, ClusterRecord, ...) with every secret value sealed. */
+  record: R;
   /** Keyed hash of the accepted body: the same PUT again is recognised without keeping secrets in clear. */
   bodyHash: string;
   createdAt: string;

@@ -23,7 +23,7 @@ function record(
   properties: Record<string, unknown> = {},
   createdAt = new Date().toISOString(),
 ): StoredResource {
-  return { id, resourceId: JSON.stringify(id), properties, status: {}, bodyHash: 'h', createdAt, updatedAt: createdAt };
+  return { id, resourceId: JSON.stringify(id), record: properties, bodyHash: 'h', createdAt, updatedAt: createdAt };
 }
 const ws = (workspace: string, resourceGroup = 'rg'): BatchAiResourceId => ({
   kind: 'workspace',
@@ -45,18 +45,18 @@ test('createIfAbsent creates once and then returns what is stored; names are cas
   assert.ok(first.resource.etag);
   const again = await store.createIfAbsent(record(exp('exp1'), { a: 2 }));
   assert.equal(again.created, false);
-  assert.deepEqual(again.resource.properties, { a: 1 });
+  assert.deepEqual(again.resource.record, { a: 1 });
   assert.equal((await store.get(exp('EXP1')))?.resourceId, JSON.stringify(exp('Exp1')));
 });
 
 test('replace with a stale etag is a ConcurrencyConflictError', async () => {
   const { resource } = await store.createIfAbsent(record(exp('etag-test'), { v: 0 }));
-  await store.replace({ ...resource, properties: { v: 1 }, etag: resource.etag! });
+  await store.replace({ ...resource, record: { v: 1 }, etag: resource.etag! });
   await assert.rejects(
-    store.replace({ ...resource, properties: { v: 2 }, etag: resource.etag! }),
+    store.replace({ ...resource, record: { v: 2 }, etag: resource.etag! }),
     ConcurrencyConflictError,
   );
-  assert.deepEqual((await store.get(exp('etag-test')))?.properties, { v: 1 });
+  assert.deepEqual((await store.get(exp('etag-test')))?.record, { v: 1 });
 });
 
 test('concurrent read-modify-write updates lose nothing', async () => {
@@ -64,12 +64,12 @@ test('concurrent read-modify-write updates lose nothing', async () => {
   await Promise.all(
     Array.from({ length: 25 }, () =>
       store.update(exp('counter'), (current) => ({
-        ...current,
+        record: { n: (current.record.n as number) + 1 },
         properties: { n: (current.properties.n as number) + 1 },
       })),
     ),
   );
-  assert.deepEqual((await store.get(exp('counter')))?.properties, { n: 25 });
+  assert.deepEqual((await store.get(exp('counter')))?.record, { n: 25 });
 });
 
 test('children list in creation order, page by page, with continuation tokens', async () => {
