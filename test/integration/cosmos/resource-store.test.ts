@@ -64,8 +64,8 @@ test('concurrent read-modify-write updates lose nothing', async () => {
   await Promise.all(
     Array.from({ length: 25 }, () =>
       store.update(exp('counter'), (current) => ({
+        ...current,
         record: { n: (current.record.n as number) + 1 },
-        properties: { n: (current.properties.n as number) + 1 },
       })),
     ),
   );
