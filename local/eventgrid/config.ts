@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { EventSchema } from './event-schemas.js';
 import type { SubscriptionFilter } from './filters.js';
-import { AZURE_DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-schedule.js';
+import type { RetryPolicy } from './retry-schedule.js';
 
 const filterSchema = z.object({
   includedEventTypes: z.array(z.string().min(1)).nullish(),
@@ -92,7 +92,7 @@ export function parseConfig(raw: unknown): EmulatorConfig {
       schema: s.schema,
       filter: s.filter,
       retryPolicy: {
-        maxDeliveryAttempts: s.retryPolicy.maxDeliveryAttempts ?? AZURE_DEFAULT_RETRY_POLICY.maxDeliveryAttempts,
+        maxDeliveryAttempts: s.retryPolicy.maxDeliveryAttempts,
         eventTimeToLiveMs: s.retryPolicy.eventTimeToLiveInMinutes * 60_000,
       },
     })),

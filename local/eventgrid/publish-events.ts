@@ -1,7 +1,7 @@
 // POST /api/events?api-version=… — the custom-topic publish operation, as EventGridPublisherClient calls
 // it: Event Grid schema (application/json array) or CloudEvents 1.0 (application/cloudevents-batch+json,
 // or one application/cloudevents+json event).
-import { type AnyEvent, type ParseResult, parseCloudEventBatch, parseEventGridBatch } from './event-schemas.js';
+import { type AnyEvent, parseCloudEventBatch, parseEventGridBatch } from './event-schemas.js';
 import { errorResponse, type HttpRequest, type HttpResponse } from './http-types.js';
 import { authenticatePublisher } from './topic-auth.js';
 
@@ -42,13 +42,13 @@ export function publishEvents(req: HttpRequest, ctx: PublishContext): HttpRespon
     (Array.isArray(body) && (body[0] as { specversion?: unknown } | undefined)?.specversion !== undefined);
   let events: AnyEvent[];
   if (looksCloud) {
-    const parsed: ParseResult<AnyEvent['event']> = parseCloudEventBatch(body);
+    const parsed = parseCloudEventBatch(body);
     if (!parsed.ok) return errorResponse(400, 'BadRequest', parsed.message);
-    events = parsed.events.map((event) => ({ schema: 'CloudEventSchemaV1_0', event }) as AnyEvent);
+    events = parsed.events.map((event): AnyEvent => ({ schema: 'CloudEventSchemaV1_0', event }));
   } else {
     const parsed = parseEventGridBatch(body, ctx.topicId);
     if (!parsed.ok) return errorResponse(400, 'BadRequest', parsed.message);
-    events = parsed.events.map((event) => ({ schema: 'EventGridSchema', event }) as AnyEvent);
+    events = parsed.events.map((event): AnyEvent => ({ schema: 'EventGridSchema', event }));
   }
   ctx.enqueue(events);
   return { statusCode: 200 };
