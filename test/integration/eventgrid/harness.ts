@@ -2,15 +2,15 @@
 // stack supervisor runs it), and a webhook receiver that records what Event Grid would push to an app.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../../local/eventgrid/config.js';
+import { startTestStack } from '../../support/stack.js';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const emulatorMain = fileURLToPath(new URL('../../../local/eventgrid/main.js', import.meta.url));
 
 export const TOPIC_KEY = Buffer.from('local-topic-key-for-tests').toString('base64');
@@ -47,71 +47,10 @@ export interface Azurite {
   stop: () => Promise<void>;
 }
 
-interface TestStackModule {
-  startTestStack: (o: { services: string[] }) => Promise<{
-    descriptor: { storage: { connectionString: string } };
-    stop: () => Promise<void>;
-  }>;
-}
-
-/** Azurite through the shared test stack when it exists, else spawned here with the flags DESIGN.md §7 requires. */
+/** Azurite from the shared test stack (its own data dir and free ports); dispose() deletes its data. */
 export async function startAzurite(): Promise<Azurite> {
-  const stackModule = new URL('../../support/stack.js', import.meta.url).href;
-  try {
-    const { startTestStack } = (await import(stackModule)) as TestStackModule;
-    const stack = await startTestStack({ services: ['azurite'] });
-    return { connectionString: stack.descriptor.storage.connectionString, stop: () => stack.stop() };
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  }
-  const dir = await tempDir('azurite');
-  const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      join(repoRoot, 'node_modules/azurite/dist/src/azurite.js'),
-      '--silent',
-      '--disableTelemetry',
-      '--skipApiVersionCheck',
-      '--location',
-      dir,
-      '--blobHost',
-      '127.0.0.1',
-      '--blobPort',
-      String(blobPort),
-      '--queueHost',
-      '127.0.0.1',
-      '--queuePort',
-      String(queuePort),
-      '--tableHost',
-      '127.0.0.1',
-      '--tablePort',
-      String(tablePort),
-    ],
-    { stdio: 'ignore' },
-  );
-  const blobEndpoint = `http://127.0.0.1:${blobPort}/devstoreaccount1`;
-  await waitFor('azurite', async () => {
-    try {
-      // Any HTTP answer (even 400/403) means the blob service is listening.
-      await fetch(`${blobEndpoint}?comp=list`);
-      return true;
-    } catch {
-      return undefined;
-    }
-  });
-  return {
-    connectionString:
-      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
-      'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
-      `BlobEndpoint=${blobEndpoint};QueueEndpoint=http://127.0.0.1:${queuePort}/devstoreaccount1;` +
-      `TableEndpoint=http://127.0.0.1:${tablePort}/devstoreaccount1;`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  const stack = await startTestStack({ services: ['azurite'] });
+  return { connectionString: stack.descriptor.storage.connectionString, stop: () => stack.dispose() };
 }
 
 export interface EmulatorProcess {
