@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
-import { startEventGridEmulator } from './emulator.js';
+import { type RunningEmulator, startEventGridEmulator } from './emulator.js';
 
 const log = pino({ base: { service: 'eventgrid' } });
 
@@ -28,29 +28,21 @@ async function main(): Promise<void> {
   if (!storage) throw new Error('AzureWebJobsStorage must be set to the Azurite connection string');
   if (!topicKey) throw new Error('EVENTGRID_TOPIC_KEY must be set');
 
-  const config = await loadConfig(configPath);
-  const emulator = await startEventGridEmulator({
-    port,
-    dataDir,
-    config,
-    storageConnectionString: storage,
-    topicKey,
-    log,
-  });
-
+  // Handlers go in before anything starts, so a stop requested during start-up is still a clean exit 0
+  // (SQLite commits are atomic, so stopping mid-start leaves nothing half-written).
+  let emulator: RunningEmulator | undefined;
   let exiting = false;
   const shutdown = (signal: string) => {
     if (exiting) return;
     exiting = true;
     log.info({ signal }, 'stopping');
     // The supervisor expects an exit within a couple of seconds; everything is already persisted, so a
-    // hard stop after 3 s loses nothing but in-flight attempts (which are redelivered on the next start).
+    // hard stop after 2 s loses nothing but in-flight attempts (which are redelivered on the next start).
     setTimeout(() => {
       log.warn('stop took too long; exiting');
       process.exit(0);
-    }, 3000).unref();
-    emulator
-      .stop()
+    }, 2000).unref();
+    (emulator?.stop() ?? Promise.resolve())
       .then(() => {
         log.info('stopped');
         process.exit(0);
@@ -62,6 +54,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const config = await loadConfig(configPath);
+  emulator = await startEventGridEmulator({
+    port,
+    dataDir,
+    config,
+    storageConnectionString: storage,
+    topicKey,
+    log,
+  });
 }
 
 main().catch((err: unknown) => {

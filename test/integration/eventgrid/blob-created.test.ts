@@ -7,6 +7,7 @@ import {
   type Azurite,
   type EmulatorProcess,
   eventOf,
+  removeTempDirs,
   startAzurite,
   startEmulator,
   tempDir,
@@ -56,6 +57,7 @@ before(async () => {
 after(async () => {
   await emulator?.stop();
   await receiver?.stop();
+  await removeTempDirs();
   await azurite?.stop();
 });
 

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import {
   type EmulatorProcess,
   eventOf,
+  removeTempDirs,
   startEmulator,
   TOPIC_KEY,
   tempDir,
@@ -77,6 +78,7 @@ before(async () => {
 after(async () => {
   await emulator?.stop();
   await receiver?.stop();
+  await removeTempDirs();
 });
 
 test('500 twice, then delivered on the third attempt with aeg-delivery-count', async () => {

@@ -2,7 +2,7 @@
 // stack supervisor runs it), and a webhook receiver that records what Event Grid would push to an app.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,8 +15,17 @@ const emulatorMain = fileURLToPath(new URL('../../../local/eventgrid/main.js', i
 
 export const TOPIC_KEY = Buffer.from('local-topic-key-for-tests').toString('base64');
 
+const tempDirs: string[] = [];
+
 export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `eg-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `eg-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Deletes every directory tempDir() made in this test file (call after the emulators stopped). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
 export async function freePort(): Promise<number> {

@@ -11,6 +11,7 @@ import {
 import {
   type EmulatorProcess,
   eventOf,
+  removeTempDirs,
   startEmulator,
   TOPIC_KEY,
   tempDir,
@@ -72,6 +73,7 @@ before(async () => {
 after(async () => {
   await emulator?.stop();
   await receiver?.stop();
+  await removeTempDirs();
 });
 
 function actionEvent(instance: string, eventType: string, id: string) {
