@@ -1,0 +1,406 @@
+// SqliteDurableStore: the durable state of the task hub in one SQLite file (WAL). Every state change the
+// dispatchers make goes through `transaction`, so "append history + enqueue resulting work + complete the
+// work item" is one atomic commit: after a kill -9 the file holds either all of an episode or none of it.
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { HistoryEvent, WireRetryOptions } from './history.js';
+
+export type RuntimeStatus =
+  | 'Pending'
+  | 'Running'
+  | 'Completed'
+  | 'ContinuedAsNew'
+  | 'Failed'
+  | 'Terminated'
+  | 'Suspended';
+
+export const TERMINAL_STATUSES: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
+
+export function isTerminal(status: RuntimeStatus): boolean {
+  return TERMINAL_STATUSES.has(status);
+}
+
+export interface RetryState {
+  options: WireRetryOptions;
+  /** 1-based number of the attempt that ran (or is running) last. */
+  attempt: number;
+  firstAttemptAt: number;
+  /** Set once retryTimeoutInMilliseconds has elapsed: remaining attempts fail without running. */
+  timedOut?: boolean;
+  lastReason?: string;
+  lastDetails?: string;
+}
+
+/** A task the orchestration is waiting for, keyed by its sequence number (TaskScheduledId / TimerId). */
+export type PendingTask =
+  | { kind: 'activity'; name: string; input: string; retry?: RetryState }
+  | { kind: 'subOrchestration'; name: string; input: string; instanceId: string; fixedId: boolean; retry?: RetryState }
+  | { kind: 'timer' }
+  | {
+      kind: 'retryTimer';
+      target: 'activity' | 'subOrchestration';
+      name: string;
+      input: string;
+      instanceId?: string;
+      fixedId?: boolean;
+      retry: RetryState;
+    };
+
+/** Bookkeeping that lets the backend diff the replay engine's cumulative actions against what it scheduled. */
+export interface InstanceRuntime {
+  nextSeq: number;
+  actionsProcessed: number;
+  pending: Record<string, PendingTask>;
+}
+
+export interface InstanceRow {
+  instanceId: string;
+  name: string;
+  executionId: string;
+  status: RuntimeStatus;
+  /** JSON texts (null when absent). */
+  input: string | null;
+  output: string | null;
+  customStatus: string | null;
+  createdAt: number;
+  lastUpdatedAt: number;
+  parentInstanceId: string | null;
+  parentExecutionId: string | null;
+  parentTaskId: number | null;
+  runtime: InstanceRuntime;
+}
+
+export interface MessageRow {
+  id: number;
+  instanceId: string;
+  executionId: string | null;
+  event: HistoryEvent;
+}
+
+export interface ActivityRow {
+  id: number;
+  instanceId: string;
+  executionId: string;
+  taskId: number;
+  name: string;
+  input: string;
+}
+
+export interface TimerRow {
+  id: number;
+  instanceId: string;
+  executionId: string;
+  timerId: number;
+  fireAt: number;
+}
+
+export interface InstanceQuery {
+  createdFrom?: number;
+  createdTo?: number;
+  statuses?: readonly RuntimeStatus[];
+  /** Exclusive lower bound for paging: (createdAt, instanceId) of the last row of the previous page. */
+  after?: { createdAt: number; instanceId: string };
+  limit?: number;
+}
+
+interface InstanceDbRow {
+  instance_id: string;
+  name: string;
+  execution_id: string;
+  status: RuntimeStatus;
+  input: string | null;
+  output: string | null;
+  custom_status: string | null;
+  created_at: number;
+  last_updated_at: number;
+  parent_instance_id: string | null;
+  parent_execution_id: string | null;
+  parent_task_id: number | null;
+  runtime: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS instances (
+  instance_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  execution_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  input TEXT,
+  output TEXT,
+  custom_status TEXT,
+  created_at INTEGER NOT NULL,
+  last_updated_at INTEGER NOT NULL,
+  parent_instance_id TEXT,
+  parent_execution_id TEXT,
+  parent_task_id INTEGER,
+  runtime TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances (created_at, instance_id);
+CREATE TABLE IF NOT EXISTS history (
+  instance_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  instance_id TEXT NOT NULL,
+  execution_id TEXT,
+  event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_instance ON messages (instance_id, id);
+CREATE TABLE IF NOT EXISTS activities (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  instance_id TEXT NOT NULL,
+  execution_id TEXT NOT NULL,
+  task_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  input TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activities_by_instance ON activities (instance_id);
+CREATE TABLE IF NOT EXISTS timers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  instance_id TEXT NOT NULL,
+  execution_id TEXT NOT NULL,
+  timer_id INTEGER NOT NULL,
+  fire_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timers_by_instance ON timers (instance_id);
+`;
+
+function toInstance(r: InstanceDbRow): InstanceRow {
+  return {
+    instanceId: r.instance_id,
+    name: r.name,
+    executionId: r.execution_id,
+    status: r.status,
+    input: r.input,
+    output: r.output,
+    customStatus: r.custom_status,
+    createdAt: r.created_at,
+    lastUpdatedAt: r.last_updated_at,
+    parentInstanceId: r.parent_instance_id,
+    parentExecutionId: r.parent_execution_id,
+    parentTaskId: r.parent_task_id,
+    runtime: JSON.parse(r.runtime) as InstanceRuntime,
+  };
+}
+
+export class SqliteDurableStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(dataDir: string, fileName = 'durable.sqlite') {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(path.join(dataDir, fileName));
+    // WAL + synchronous=NORMAL: a committed transaction survives a process crash (kill -9); only an OS
+    // crash / power loss can drop the last commits, which the local stack accepts.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmts = {
+      getInstance: db.prepare<[string], InstanceDbRow>('SELECT * FROM instances WHERE instance_id = ?'),
+      executionOf: db.prepare<[string], { execution_id: string }>(
+        'SELECT execution_id FROM instances WHERE instance_id = ?',
+      ),
+      upsertInstance: db.prepare(
+        `INSERT INTO instances (instance_id, name, execution_id, status, input, output, custom_status, created_at,
+           last_updated_at, parent_instance_id, parent_execution_id, parent_task_id, runtime)
+         VALUES (@instanceId, @name, @executionId, @status, @input, @output, @customStatus, @createdAt,
+           @lastUpdatedAt, @parentInstanceId, @parentExecutionId, @parentTaskId, @runtime)
+         ON CONFLICT (instance_id) DO UPDATE SET name = excluded.name, execution_id = excluded.execution_id,
+           status = excluded.status, input = excluded.input, output = excluded.output,
+           custom_status = excluded.custom_status, created_at = excluded.created_at,
+           last_updated_at = excluded.last_updated_at, parent_instance_id = excluded.parent_instance_id,
+           parent_execution_id = excluded.parent_execution_id, parent_task_id = excluded.parent_task_id,
+           runtime = excluded.runtime`,
+      ),
+      history: db.prepare<[string], { event: string }>('SELECT event FROM history WHERE instance_id = ? ORDER BY seq'),
+      appendHistory: db.prepare('INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)'),
+      deleteHistory: db.prepare('DELETE FROM history WHERE instance_id = ?'),
+      messagesFor: db.prepare<[string], { id: number; execution_id: string | null; event: string }>(
+        'SELECT id, execution_id, event FROM messages WHERE instance_id = ? ORDER BY id',
+      ),
+      insertMessage: db.prepare('INSERT INTO messages (instance_id, execution_id, event) VALUES (?, ?, ?)'),
+      deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
+      deleteMessagesOf: db.prepare('DELETE FROM messages WHERE instance_id = ?'),
+      instancesWithMessages: db.prepare<[], { instance_id: string }>(
+        'SELECT instance_id FROM messages GROUP BY instance_id ORDER BY MIN(id)',
+      ),
+      insertActivity: db.prepare(
+        'INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)',
+      ),
+      activityExists: db.prepare<[number], { id: number }>('SELECT id FROM activities WHERE id = ?'),
+      deleteActivity: db.prepare('DELETE FROM activities WHERE id = ?'),
+      deleteActivitiesOf: db.prepare('DELETE FROM activities WHERE instance_id = ?'),
+      allActivities: db.prepare<
+        [],
+        { id: number; instance_id: string; execution_id: string; task_id: number; name: string; input: string }
+      >('SELECT * FROM activities ORDER BY id'),
+      insertTimer: db.prepare('INSERT INTO timers (instance_id, execution_id, timer_id, fire_at) VALUES (?, ?, ?, ?)'),
+      timerExists: db.prepare<[number], { id: number }>('SELECT id FROM timers WHERE id = ?'),
+      deleteTimer: db.prepare('DELETE FROM timers WHERE id = ?'),
+      deleteTimersOf: db.prepare('DELETE FROM timers WHERE instance_id = ?'),
+      allTimers: db.prepare<
+        [],
+        { id: number; instance_id: string; execution_id: string; timer_id: number; fire_at: number }
+      >('SELECT * FROM timers ORDER BY fire_at'),
+      deleteInstance: db.prepare('DELETE FROM instances WHERE instance_id = ?'),
+    };
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction: all of its writes commit together or not at all. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  getInstance(instanceId: string): InstanceRow | undefined {
+    const r = this.stmts.getInstance.get(instanceId);
+    return r ? toInstance(r) : undefined;
+  }
+
+  executionIdOf(instanceId: string): string | undefined {
+    return this.stmts.executionOf.get(instanceId)?.execution_id;
+  }
+
+  putInstance(row: InstanceRow): void {
+    this.stmts.upsertInstance.run({ ...row, runtime: JSON.stringify(row.runtime) });
+  }
+
+  /** History of the current execution as stored JSON texts, in order. */
+  historyJson(instanceId: string): string[] {
+    return this.stmts.history.all(instanceId).map((r) => r.event);
+  }
+
+  appendHistory(instanceId: string, firstSeq: number, eventsJson: readonly string[]): void {
+    for (let i = 0; i < eventsJson.length; i++) {
+      this.stmts.appendHistory.run(instanceId, firstSeq + i, eventsJson[i]);
+    }
+  }
+
+  resetHistory(instanceId: string): void {
+    this.stmts.deleteHistory.run(instanceId);
+  }
+
+  messagesFor(instanceId: string): MessageRow[] {
+    return this.stmts.messagesFor.all(instanceId).map((r) => ({
+      id: r.id,
+      instanceId,
+      executionId: r.execution_id,
+      event: JSON.parse(r.event) as HistoryEvent,
+    }));
+  }
+
+  enqueueMessage(instanceId: string, executionId: string | null, event: HistoryEvent): number {
+    return Number(this.stmts.insertMessage.run(instanceId, executionId, JSON.stringify(event)).lastInsertRowid);
+  }
+
+  deleteMessage(id: number): void {
+    this.stmts.deleteMessage.run(id);
+  }
+
+  instancesWithMessages(): string[] {
+    return this.stmts.instancesWithMessages.all().map((r) => r.instance_id);
+  }
+
+  enqueueActivity(a: Omit<ActivityRow, 'id'>): ActivityRow {
+    const id = Number(
+      this.stmts.insertActivity.run(a.instanceId, a.executionId, a.taskId, a.name, a.input).lastInsertRowid,
+    );
+    return { id, ...a };
+  }
+
+  activityExists(id: number): boolean {
+    return this.stmts.activityExists.get(id) !== undefined;
+  }
+
+  /** Returns false when the row was already gone (purged / instance restarted). */
+  deleteActivity(id: number): boolean {
+    return this.stmts.deleteActivity.run(id).changes > 0;
+  }
+
+  allActivities(): ActivityRow[] {
+    return this.stmts.allActivities.all().map((r) => ({
+      id: r.id,
+      instanceId: r.instance_id,
+      executionId: r.execution_id,
+      taskId: r.task_id,
+      name: r.name,
+      input: r.input,
+    }));
+  }
+
+  enqueueTimer(t: Omit<TimerRow, 'id'>): TimerRow {
+    const id = Number(this.stmts.insertTimer.run(t.instanceId, t.executionId, t.timerId, t.fireAt).lastInsertRowid);
+    return { id, ...t };
+  }
+
+  timerExists(id: number): boolean {
+    return this.stmts.timerExists.get(id) !== undefined;
+  }
+
+  deleteTimer(id: number): boolean {
+    return this.stmts.deleteTimer.run(id).changes > 0;
+  }
+
+  deleteInstanceActivities(instanceId: string): void {
+    this.stmts.deleteActivitiesOf.run(instanceId);
+  }
+
+  deleteTimersOf(instanceId: string): void {
+    this.stmts.deleteTimersOf.run(instanceId);
+  }
+
+  allTimers(): TimerRow[] {
+    return this.stmts.allTimers.all().map((r) => ({
+      id: r.id,
+      instanceId: r.instance_id,
+      executionId: r.execution_id,
+      timerId: r.timer_id,
+      fireAt: r.fire_at,
+    }));
+  }
+
+  /** Removes every trace of an instance (history, queued work, the instance row). */
+  deleteInstance(instanceId: string, keepRow = false): void {
+    this.stmts.deleteHistory.run(instanceId);
+    this.stmts.deleteMessagesOf.run(instanceId);
+    this.stmts.deleteActivitiesOf.run(instanceId);
+    this.stmts.deleteTimersOf.run(instanceId);
+    if (!keepRow) this.stmts.deleteInstance.run(instanceId);
+  }
+
+  queryInstances(q: InstanceQuery): InstanceRow[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.createdFrom !== undefined) {
+      where.push('created_at >= ?');
+      params.push(q.createdFrom);
+    }
+    if (q.createdTo !== undefined) {
+      where.push('created_at <= ?');
+      params.push(q.createdTo);
+    }
+    if (q.statuses && q.statuses.length > 0) {
+      where.push(`status IN (${q.statuses.map(() => '?').join(',')})`);
+      params.push(...q.statuses);
+    }
+    if (q.after) {
+      where.push('(created_at > ? OR (created_at = ? AND instance_id > ?))');
+      params.push(q.after.createdAt, q.after.createdAt, q.after.instanceId);
+    }
+    const sql = `SELECT * FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at, instance_id ${q.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(q.limit))}` : ''}`;
+    return this.db
+      .prepare<(string | number)[], InstanceDbRow>(sql)
+      .all(...params)
+      .map(toInstance);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
