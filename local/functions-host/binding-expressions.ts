@@ -38,9 +38,11 @@ export function bindingValues(
   triggerMetadata: Record<string, RpcTypedData>,
 ): Map<string, unknown> {
   const values = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(triggerMetadata)) values.set(k.toLowerCase(), rpcToValue(v));
+  // As in the WebJobs SDK, properties of a JSON payload override built-in metadata of the same name
+  // (a queue message {"id": …} wins over the message's Id).
   const payload = tryParseObject(rpcToValue(triggerData));
   for (const [k, v] of Object.entries(payload ?? {})) values.set(k.toLowerCase(), v);
-  for (const [k, v] of Object.entries(triggerMetadata)) values.set(k.toLowerCase(), rpcToValue(v));
   return values;
 }
 

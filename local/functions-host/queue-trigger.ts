@@ -11,6 +11,7 @@ import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import { resolveAppSettingRefs } from './app-settings.js';
 import type { FunctionInvoker, HostLogger, RegisteredFunction, RpcTypedData } from './contracts.js';
 import type { QueueSettings } from './queue-settings.js';
+import { onQueueWrite, queueKey } from './queue-wakeups.js';
 import { queueService } from './storage-clients.js';
 
 /** How long a received message stays invisible while its invocation runs, and how often that is renewed. */
@@ -52,19 +53,34 @@ export function queueTriggerMetadata(msg: DequeuedMessageItem, text: string): Re
   };
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+/** A sleep that ends early on abort or when `interrupt` is called (e.g. the host wrote to the queue). */
+function interruptibleSleep(signal: AbortSignal) {
+  let current: (() => void) | undefined;
+  let pending = false;
+  return {
+    sleep(ms: number): Promise<void> {
+      if (signal.aborted || pending) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          current = undefined;
+          resolve();
+        };
+        const t = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+        current = done;
+      });
+    },
+    interrupt(): void {
+      if (current) current();
+      else pending = true;
+    },
+  };
+}
 
 export function createQueueListener(deps: {
   fn: RegisteredFunction;
@@ -79,6 +95,8 @@ export function createQueueListener(deps: {
   const queue = service.getQueueClient(queueName);
   const poison = service.getQueueClient(`${queueName}-poison`);
   const abort = new AbortController();
+  const idle = interruptibleSleep(abort.signal);
+  const stopWakeups = onQueueWrite(queueKey(service.url, queueName), () => idle.interrupt());
   let inFlight = 0;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -175,7 +193,7 @@ export function createQueueListener(deps: {
         const want = Math.min(32, settings.batchSize);
         const res = await queue.receiveMessages({ numberOfMessages: want, visibilityTimeout: LEASE_SECONDS });
         if (res.receivedMessageItems.length === 0) {
-          await sleep(settings.idlePollMs, abort.signal);
+          await idle.sleep(settings.idlePollMs);
           continue;
         }
         for (const msg of res.receivedMessageItems) {
@@ -200,7 +218,7 @@ export function createQueueListener(deps: {
           lastError = message;
         }
         ready = false;
-        await sleep(ERROR_BACKOFF_MS, abort.signal);
+        await idle.sleep(ERROR_BACKOFF_MS);
       }
     }
   }
@@ -213,6 +231,7 @@ export function createQueueListener(deps: {
     },
     async stop() {
       abort.abort();
+      stopWakeups();
       wake?.();
       await loop;
     },

@@ -6,6 +6,7 @@ import { bindingValues, resolveBindingExpression } from './binding-expressions.j
 import type { BindingProvider, InvocationBindingContext } from './binding-provider.js';
 import type { BindingMetadata, RpcTypedData } from './contracts.js';
 import type { QueueSettings } from './queue-settings.js';
+import { notifyQueueWrite, queueKey } from './queue-wakeups.js';
 import { blobService, queueService, splitBlobPath } from './storage-clients.js';
 
 function resolvedSetting(binding: BindingMetadata, key: string, ctx: InvocationBindingContext): string {
@@ -70,13 +71,14 @@ export function storageBindingProvider(getQueueSettings: () => QueueSettings): B
         const queueName = resolvedSetting(binding, 'queueName', ctx).toLowerCase();
         const service = queueService(binding.connection);
         const queue = service.getQueueClient(queueName);
-        const key = `${service.url}|${queueName}`;
+        const key = queueKey(service.url, queueName);
         if (!ensuredQueues.has(key)) {
           await queue.createIfNotExists();
           ensuredQueues.add(key);
         }
         const encoding = getQueueSettings().messageEncoding;
         for (const text of queueMessagesOf(data)) await queue.sendMessage(encodeQueueMessage(text, encoding));
+        notifyQueueWrite(key);
         return;
       }
       const { container, blobName } = splitBlobPath(resolvedSetting(binding, 'path', ctx));
