@@ -39,7 +39,7 @@ export const API_ERRORS = {
   InvalidToolkitSettings: {
     status: 400,
     retry: 'never',
-    message: 'A job must specify exactly one toolkit ({toolkits}); {reason}.',
+    message: "Invalid '{target}': a job must specify exactly one toolkit ({toolkits}); {reason}.",
   },
   InvalidResourceId: {
     status: 400,

@@ -74,7 +74,11 @@ function customDetail(params: IssueParams | undefined, target: string): ApiError
         { target },
       );
     case 'InvalidToolkitSettings':
-      return apiErrorBody('InvalidToolkitSettings', { toolkits: TOOLKIT_PROPERTIES.join(', '), reason }, { target });
+      return apiErrorBody(
+        'InvalidToolkitSettings',
+        { target, toolkits: TOOLKIT_PROPERTIES.join(', '), reason },
+        { target },
+      );
     default:
       return invalid(target, reason);
   }
