@@ -466,6 +466,7 @@ export class DurableBackend {
     let terminateReason: string | undefined;
     let retryEvent: { event: HistoryEvent; task: PendingTask } | undefined;
     let work = false;
+    let skipped = false;
 
     // The ExecutionStarted of a new execution goes first even if control messages were queued before it.
     const ordered = started ? msgs : startFirst(msgs, row.executionId);
@@ -500,7 +501,7 @@ export class DurableBackend {
       }
       // While suspended (or after a retry-relevant event, see below) the rest waits for the next episode.
       if (status === 'Suspended' || retryEvent) {
-        plan.wakeSelf ||= status !== 'Suspended';
+        skipped = true;
         continue;
       }
       if (!started && e.EventType !== EventType.ExecutionStarted) continue;
@@ -529,10 +530,9 @@ export class DurableBackend {
       newEvents.push(e);
       work = true;
     }
-    if (plan.consumed.length === 0) {
-      if (plan.wakeSelf) this.rerun.add(instanceId);
-      return;
-    }
+    // Messages left for later: run again at once unless the instance is (still) suspended.
+    plan.wakeSelf = skipped && status !== 'Suspended';
+    if (plan.consumed.length === 0) return;
 
     if (terminateReason !== undefined) {
       this.finishTerminated(plan, newEvents, terminateReason, ts);
