@@ -9,7 +9,7 @@ import {
 } from '../../../shared/domain/index.js';
 import { assertAccepted, assertRejected } from './assertions.js';
 import { CLUSTER_ID, fullCluster, marker } from './fixtures.js';
-import { clone, readExample } from './reference-data.js';
+import { clone, exampleResponse, readExample } from './reference-data.js';
 
 function cluster(patch: Record<string, unknown> = {}) {
   const body = fullCluster(marker);
@@ -21,7 +21,7 @@ describe('cluster PUT', () => {
   test('the spec example PutCluster.json validates, with the defaults its response shows', () => {
     const example = readExample('PutCluster');
     const props = assertAccepted(validateClusterCreate(example.parameters.parameters));
-    const response = (example.responses['200']?.body as { properties: Record<string, unknown> }).properties;
+    const response = exampleResponse('PutCluster').properties;
     assert.equal(props.vmPriority, response['vmPriority']);
     assert.deepEqual(props.scaleSettings, response['scaleSettings']);
     assert.deepEqual(props.virtualMachineConfiguration, response['virtualMachineConfiguration']);
@@ -59,8 +59,7 @@ describe('cluster PUT', () => {
   });
 
   test('a GET representation can be PUT back: read-only properties are ignored', () => {
-    const example = readExample('GetCluster');
-    const body = clone(example.responses['200']?.body) as { properties: Record<string, unknown> };
+    const body = clone(exampleResponse('GetCluster'));
     const userAccountSettings = body.properties['userAccountSettings'] as Record<string, unknown>;
     userAccountSettings['adminUserPassword'] = 'p';
     // The GET shows credentials without the key (write-only), so a client must send it again.
@@ -145,7 +144,7 @@ describe('cluster PATCH', () => {
     const update = assertAccepted(validateClusterUpdate(example.parameters.parameters));
     const current = assertAccepted(validateClusterCreate(fullCluster(marker)));
     const next = applyClusterUpdate(current, update);
-    const response = (example.responses['200']?.body as { properties: Record<string, unknown> }).properties;
+    const response = exampleResponse('PatchCluster').properties;
     assert.deepEqual(next.scaleSettings, response['scaleSettings']);
     assert.equal(next.vmSize, current.vmSize);
   });

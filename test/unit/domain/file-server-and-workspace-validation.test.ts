@@ -10,13 +10,13 @@ import {
 } from '../../../shared/domain/index.js';
 import { assertAccepted, assertRejected } from './assertions.js';
 import { fullFileServer, marker } from './fixtures.js';
-import { readExample } from './reference-data.js';
+import { exampleResponse, readExample } from './reference-data.js';
 
 describe('file server PUT', () => {
   test('the spec example PutFileServer.json validates with cachingType defaulted as its response shows', () => {
     const example = readExample('PutFileServer');
     const props = assertAccepted(validateFileServerCreate(example.parameters.parameters));
-    const response = (example.responses['200']?.parameters as { properties: Record<string, unknown> }).properties;
+    const response = exampleResponse('PutFileServer').properties;
     assert.deepEqual(props.dataDisks, response['dataDisks']);
   });
 

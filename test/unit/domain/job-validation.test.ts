@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { completeJobFile, type JobProperties, toolTypeOf, validateJobCreate } from '../../../shared/domain/index.js';
 import { assertAccepted, assertRejected } from './assertions.js';
 import { CLUSTER_ID, fullJob, keyVaultRef, marker, minimalJob } from './fixtures.js';
-import { clone, readExample, readRecipes } from './reference-data.js';
+import { clone, exampleResponse, readExample, readRecipes } from './reference-data.js';
 
 const RECIPE_VALUES = { AZURE_BATCHAI_STORAGE_ACCOUNT: 'batchaisamples' };
 const STORAGE = { name: 'batchaisamples', key: 'c2VjcmV0LWtleQ==' };
@@ -92,7 +92,7 @@ describe('the spec example PutJob.json', () => {
     const cluster = body.properties['cluster'] as { id: string };
     cluster.id = cluster.id.replace('/workspace/', '/workspaces/');
     const job = assertAccepted(validateJobCreate(body));
-    const response = example.responses['200']?.body as { properties: Record<string, unknown> };
+    const response = exampleResponse('PutJob');
     assert.equal(
       job.constraints.maxWallClockTime,
       (response.properties['constraints'] as { maxWallClockTime: string }).maxWallClockTime,

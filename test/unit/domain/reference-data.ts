@@ -80,3 +80,18 @@ export function readRecipes(replacements: Record<string, string>): Array<{ name:
 export function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
+
+export interface ExampleResource {
+  id: string;
+  name: string;
+  type: string;
+  properties: Record<string, unknown>;
+}
+
+/** The resource an example returns (a few examples put it under `parameters` instead of `body`). */
+export function exampleResponse(name: string, status = '200'): ExampleResource {
+  const response = readExample(name).responses[status];
+  const body = response?.body ?? response?.parameters;
+  if (body === undefined) throw new Error(`${name}.json has no ${status} response body`);
+  return body as ExampleResource;
+}

@@ -20,7 +20,7 @@ import {
 } from '../../../shared/domain/index.js';
 import { assertAccepted } from './assertions.js';
 import { CLUSTER_ID, fullCluster, fullFileServer, fullJob, marker, SUB } from './fixtures.js';
-import { clone, readExample } from './reference-data.js';
+import { clone, exampleResponse, readExample } from './reference-data.js';
 
 type Provisioning = { creationTime: string; provisioningState: 'succeeded'; provisioningStateTransitionTime: string };
 
@@ -33,19 +33,9 @@ function idOf<K extends 'job' | 'cluster' | 'fileServer' | 'workspace' | 'experi
   return parsed.value;
 }
 
-function responseBody(name: string, status = '200') {
-  const response = readExample(name).responses[status];
-  return (response?.body ?? response?.parameters) as {
-    id: string;
-    name: string;
-    type: string;
-    properties: Record<string, unknown>;
-  };
-}
-
 describe('job view', () => {
   test('matches GetJob.json where the example follows the spec', () => {
-    const expected = responseBody('GetJob');
+    const expected = exampleResponse('GetJob');
     const put = clone(readExample('PutJob').parameters.parameters) as { properties: Record<string, unknown> };
     delete put.properties['priority'];
     put.properties['cluster'] = { id: CLUSTER_ID };
@@ -105,7 +95,7 @@ describe('job view', () => {
 describe('cluster view', () => {
   test('matches the PutCluster.json response, including the empty credentials object', () => {
     const example = readExample('PutCluster');
-    const expected = responseBody('PutCluster');
+    const expected = exampleResponse('PutCluster');
     const props = assertAccepted(validateClusterCreate(example.parameters.parameters));
     const record = {
       ...newClusterRecord({
@@ -154,7 +144,7 @@ describe('cluster view', () => {
 
 describe('file server, workspace and experiment views', () => {
   test('file server view matches GetFileServer.json', () => {
-    const expected = responseBody('GetFileServer');
+    const expected = exampleResponse('GetFileServer');
     const props = assertAccepted(validateFileServerCreate(readExample('PutFileServer').parameters.parameters));
     props.subnet = expected.properties['subnet'] as { id: string };
     const record = {
@@ -190,7 +180,7 @@ describe('file server, workspace and experiment views', () => {
   });
 
   test('workspace and experiment views match GetWorkspace.json and GetExperiment.json', () => {
-    const ws = responseBody('GetWorkspace');
+    const ws = exampleResponse('GetWorkspace');
     const view = workspaceView({
       id: idOf('workspace', ws.id),
       location: 'eastus',
@@ -198,7 +188,7 @@ describe('file server, workspace and experiment views', () => {
     });
     assert.deepEqual({ ...view, type: ws.type }, { ...ws, location: 'eastus' });
     assert.equal(view.type, 'Microsoft.BatchAI/workspaces');
-    const exp = responseBody('GetExperiment');
+    const exp = exampleResponse('GetExperiment');
     // The example's id has the singular `/workspace/` typo; compare against the well-formed id.
     const expId = exp.id.replace('/workspace/', '/workspaces/');
     const record = {
