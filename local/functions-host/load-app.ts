@@ -2,6 +2,7 @@
 // entry point(s) named by package.json `main`, capture every registerFunction, then check that every
 // trigger and binding type has an owner (a built-in provider or a HostExtension).
 
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -55,15 +56,28 @@ async function readHostJson(appDir: string): Promise<Record<string, unknown>> {
   }
 }
 
+/** Where a syntax error is: `node --check` prints `file:line`, the source line and a caret. */
+function syntaxErrorLocation(file: string): string | undefined {
+  const r = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+  const lines = (r.stderr ?? '').split('\n');
+  const at = lines.findIndex((l) => l.startsWith(file) || l.startsWith('file://'));
+  if (at < 0) return undefined;
+  return lines
+    .slice(at, at + 3)
+    .map((l) => l.trimEnd())
+    .join('\n');
+}
+
 function describeImportError(file: string, err: unknown): string {
   const e = err instanceof Error ? err : new Error(String(err));
-  // For ESM syntax errors Node puts "file:line" and the offending source line at the top of the stack.
-  const location = (e.stack ?? '')
-    .split('\n')
-    .slice(0, 4)
-    .filter((l) => l.includes(file) || l.includes('file://'));
-  const where = location.length > 0 ? ` (at ${location[0]!.trim()})` : '';
-  return `Failed to load the app's entry point ${file}: ${e.name}: ${e.message}${where}`;
+  const base = `Failed to load the app's entry point ${file}: ${e.name}: ${e.message}`;
+  if (e.name === 'SyntaxError') {
+    const where = syntaxErrorLocation(file);
+    if (where) return `${base}\n${where}`;
+  }
+  // A runtime error while the module body runs: its first stack frame inside the app says where.
+  const frame = (e.stack ?? '').split('\n').find((l) => l.includes('file://') && !l.includes('node_modules'));
+  return frame ? `${base} (${frame.trim()})` : base;
 }
 
 function toRegisteredFunction(registry: CoreRegistry, index: number): RegisteredFunction {
