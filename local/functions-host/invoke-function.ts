@@ -20,6 +20,24 @@ export interface InvokerDeps {
   functions: readonly RegisteredFunction[];
   providers: readonly BindingProvider[];
   log: HostLogger;
+  /** host.json functionTimeout: an invocation still running after this fails (its code is not stopped). */
+  timeoutMs?: number;
+}
+
+export class FunctionTimeoutError extends Error {
+  override name = 'FunctionTimeoutError';
+}
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number | undefined, functionName: string): Promise<T> {
+  if (!timeoutMs) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new FunctionTimeoutError(`Timeout value of ${timeoutMs} ms exceeded by function '${functionName}'`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function toError(err: unknown): Error {
@@ -138,7 +156,11 @@ export function createInvoker(deps: InvokerDeps): FunctionInvoker {
       if (!entry) return { ok: false, error: new Error(`No function named "${functionName}" is registered`) };
       const started = performance.now();
       try {
-        const returnValue = await invokeOnce(entry.fn, entry.reg, triggerData, triggerMetadata);
+        const returnValue = await withTimeout(
+          invokeOnce(entry.fn, entry.reg, triggerData, triggerMetadata),
+          deps.timeoutMs,
+          entry.fn.name,
+        );
         log.info('Executed function', {
           functionName: entry.fn.name,
           succeeded: true,

@@ -11,7 +11,7 @@ import { builtinBindingProviders } from './builtin-bindings.js';
 import type { BindingMetadata, FunctionInvoker, HostExtension, HostLogger, RegisteredFunction } from './contracts.js';
 import { type CoreRegistry, installFunctionsCore } from './functions-core.js';
 import { createInvoker } from './invoke-function.js';
-import { queueSettings } from './queue-settings.js';
+import { parseTimeSpanMs, queueSettings } from './queue-settings.js';
 import { resolveEntryPoints } from './resolve-entry-points.js';
 
 export interface LoadAppOptions {
@@ -179,7 +179,13 @@ export async function loadFunctionApp(appDir: string, options: LoadAppOptions = 
   const problems = validate(functions, providers);
   if (problems.length > 0) throw new AppLoadError(`The app cannot be hosted:\n  ${problems.join('\n  ')}`);
 
-  const invoker = createInvoker({ registry, functions, providers, log });
+  const timeout = hostJson.functionTimeout;
+  const timeoutMs =
+    timeout === undefined || timeout === null || timeout === '-1' ? undefined : parseTimeSpanMs(timeout);
+  if (timeout !== undefined && timeout !== null && timeout !== '-1' && !timeoutMs) {
+    throw new AppLoadError(`host.json functionTimeout "${String(timeout)}" is not a TimeSpan like "00:10:00"`);
+  }
+  const invoker = createInvoker({ registry, functions, providers, log, timeoutMs });
   return {
     functions,
     invoker,

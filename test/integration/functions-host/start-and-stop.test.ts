@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startTestStack, type TestStack } from '../../support/stack.js';
-import { badBindingApp, runHostExpectingExit, startHost, tempDir } from './harness.js';
+import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
+import { badBindingApp, runHostExpectingExit, startHost, tempDir, waitFor } from './harness.js';
 
 let stack: TestStack;
 
@@ -71,4 +71,59 @@ test('with the durable extension: its webhook prefix needs the durabletask_exten
     assert.equal(await host.stop(), 0);
   }
   assert.ok(host.logs().some((l) => l.msg === 'Host stopped'));
+});
+
+test('SIGTERM lets an in-flight invocation finish, then exits 0; new requests are refused meanwhile', async () => {
+  const host = await startHost({ env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
+  const inFlight = fetch(`${host.baseUrl}/api/slow?ms=1500`);
+  await new Promise((r) => setTimeout(r, 200));
+  const exit = host.stop();
+  await new Promise((r) => setTimeout(r, 100));
+  const status = await fetch(`${host.baseUrl}/admin/host/status`).then(
+    (r) => r.status,
+    () => 0,
+  );
+  assert.ok(status === 503 || status === 0, `status endpoint while stopping: ${status}`);
+  const res = await inFlight;
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { sleptMs: 1500 });
+  assert.equal(await exit, 0);
+});
+
+test('host.json functionTimeout fails an invocation that runs too long (500 for HTTP)', async () => {
+  const host = await startHost({ env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
+  try {
+    const started = Date.now();
+    const res = await fetch(`${host.baseUrl}/api/slow?ms=8000`);
+    assert.equal(res.status, 500);
+    assert.ok(Date.now() - started < 7000);
+  } finally {
+    await host.stop();
+  }
+});
+
+test('timer: an occurrence missed while the host was down runs at start with isPastDue true', async () => {
+  const dataDir = await tempDir('timers');
+  const past = new Date(Date.now() - 3600_000).toISOString();
+  await writeFile(
+    join(dataDir, 'timers.json'),
+    JSON.stringify({ startupTimer: { last: '', next: past, lastUpdated: past } }),
+  );
+  const timers = blobClient(stack.descriptor).getContainerClient('timers');
+  await timers.deleteIfExists();
+  const host = await startHost({ dataDir, env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
+  try {
+    const fired = await waitFor('timers/startup.json', async () => {
+      try {
+        return JSON.parse((await timers.getBlobClient('startup.json').downloadToBuffer()).toString('utf8')) as {
+          isPastDue: boolean;
+        };
+      } catch {
+        return undefined;
+      }
+    });
+    assert.equal(fired.isPastDue, true);
+  } finally {
+    await host.stop();
+  }
 });
