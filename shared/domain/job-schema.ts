@@ -152,7 +152,7 @@ function applyProcessCountDefaults(job: JobPropertiesObject): JobPropertiesObjec
   return out;
 }
 
-/** The read-only `toolType` of a validated job. */
+/** The read-only `toolType` of a validated job (which always has exactly one toolkit; `custom` is never a guess). */
 export function toolTypeOf(job: Partial<Record<ToolkitProperty, unknown>>): ToolType {
   const toolkit = TOOLKITS.find((t) => job[t.property] !== undefined);
   return toolkit?.toolType ?? 'custom';

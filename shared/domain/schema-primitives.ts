@@ -40,15 +40,6 @@ export function caseInsensitiveEnum<const T extends readonly [string, ...string[
     .meta({ enum: [...values] });
 }
 
-/** A string that must be one of a few values compared case-insensitively, kept as the user wrote it. */
-export function caseInsensitiveChoice(values: readonly string[]) {
-  return z.string().superRefine((input, ctx) => {
-    if (!values.some((v) => v.toLowerCase() === input.toLowerCase())) {
-      ctx.addIssue({ code: 'invalid_value', values: [...values], input });
-    }
-  });
-}
-
 export function duration() {
   return z
     .string()

@@ -96,7 +96,7 @@ export const chainerSettingsSchema = z.strictObject({
 });
 
 export const customToolkitSettingsSchema = z.strictObject({
-  // Optional in the spec; a job with nothing to run still runs jobPreparation and collects outputs.
+  // The spec makes commandLine optional here, unlike customMpiSettings; kept as the spec says.
   commandLine: z.string().optional(),
 });
 
