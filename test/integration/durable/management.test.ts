@@ -57,7 +57,9 @@ describe('durable HTTP API and management', () => {
     assert.equal(raise.status, 202);
     const done = await waitFor('200 from the status URL', async () => {
       const r = await fetch(payload.statusQueryGetUri);
-      return r.status === 200 ? r : (await r.arrayBuffer(), undefined);
+      if (r.status === 200) return r;
+      await r.arrayBuffer();
+      return undefined;
     });
     const final = (await done.json()) as { runtimeStatus: string; output: unknown };
     assert.equal(final.runtimeStatus, 'Completed');
