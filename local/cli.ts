@@ -27,6 +27,9 @@ program
   .option('--queue-port <port>', 'Azurite Queue port (default 10001)', portOption)
   .option('--table-port <port>', 'Azurite Table port (default 10002)', portOption)
   .option('--cosmos-port <port>', 'Cosmos DB emulator port (default 8081)', portOption)
+  .option('--functions-port <port>', 'Functions host port (default 7071)', portOption)
+  .option('--eventgrid-port <port>', 'Event Grid emulator port (default 10006)', portOption)
+  .option('--app <dir>', 'the Azure Functions v4 app to run (default: this repository, built)')
   .action(async (options) => {
     const started = Date.now();
     const overrides: Partial<PortPlan> = {
@@ -34,12 +37,19 @@ program
       queue: options.queuePort,
       table: options.tablePort,
       cosmos: options.cosmosPort,
+      functions: options.functionsPort,
+      eventgrid: options.eventgridPort,
     };
     const dataDir = resolve(options.dataDir);
     const log = (message: string) => console.log(`[stack] ${message}`);
     let stack: Awaited<ReturnType<typeof startStack>>;
     try {
-      stack = await startStack({ dataDir, ports: planPorts(options.basePort, overrides), onLog: log });
+      stack = await startStack({
+        dataDir,
+        ports: planPorts(options.basePort, overrides),
+        ...(options.app ? { appDir: resolve(options.app) } : {}),
+        onLog: log,
+      });
     } catch (err) {
       console.error(`[stack] failed to start: ${(err as Error).message}`);
       process.exit(1);
@@ -47,6 +57,12 @@ program
     const { descriptor } = stack;
     console.log(`[stack] ready in ${Date.now() - started} ms (data in ${dataDir})`);
     for (const [name, { url }] of Object.entries(descriptor.services)) console.log(`  ${name.padEnd(16)} ${url}`);
+    if (descriptor.functions) {
+      console.log(
+        `  API base URL     ${descriptor.functions.apiBaseUrl}  (x-functions-key: functions.masterKey in the descriptor)`,
+      );
+      console.log(`  OpenAPI          ${descriptor.functions.apiBaseUrl}/openapi.json`);
+    }
     console.log(`  storage connection string: see ${descriptorPath(dataDir)} (storage.connectionString)`);
     console.log(`  descriptor       ${descriptorPath(dataDir)}`);
     console.log('[stack] press Ctrl-C to stop');

@@ -1,8 +1,19 @@
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { localStackAppSettings } from '../../shared/config/settings.js';
 import { azuriteService, storageEndpoints } from '../azurite/service.js';
 import { cosmosCertPath, cosmosService, EMULATOR_KEY } from '../cosmos/service.js';
+import {
+  eventGridService,
+  eventGridTopicEndpoint,
+  loadOrCreateTopicKey,
+  writeEventGridConfig,
+} from '../eventgrid/service.js';
+import { eventSubscriptionsFor, type FunctionMetadata } from './app-event-subscriptions.js';
 import { type StackDescriptor, writeDescriptor } from './descriptor.js';
+import { functionsHostService, readHostKeys } from './functions-host-service.js';
 import type { PortPlan } from './ports.js';
 import { type ServiceSpec, Supervisor } from './supervisor.js';
 
@@ -12,15 +23,22 @@ export const LOCAL_RESOURCE_GROUP = 'batchai-local';
 export const LOCAL_LOCATION = 'local';
 export const COSMOS_DATABASE = 'batchai';
 
-export type ServiceName = 'azurite' | 'cosmos';
-export const ALL_SERVICES: readonly ServiceName[] = ['azurite', 'cosmos'];
+/** This repository: the app `npm start` runs (package.json main → dist/functions/index.js). */
+export const DEFAULT_APP_DIR = fileURLToPath(new URL('../../../', import.meta.url));
+
+export type ServiceName = 'azurite' | 'cosmos' | 'functions' | 'eventgrid';
+export const ALL_SERVICES: readonly ServiceName[] = ['azurite', 'cosmos', 'functions', 'eventgrid'];
 
 export interface StackOptions {
   dataDir: string;
   ports: PortPlan;
   services?: readonly ServiceName[];
+  /** The Functions app to run (default: this repository). */
+  appDir?: string;
   /** Fold the Cosmos journal into a snapshot after this many writes (tests use a small number). */
   cosmosCompactAfter?: number;
+  /** Scale Event Grid's retry schedule (tests use e.g. 0.001). */
+  eventGridRetryTimeScale?: number;
   onLog?: (message: string) => void;
 }
 
@@ -30,7 +48,21 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-/** Everything a client of the stack needs, derived from the data dir and the port plan alone. */
+/** The app's secrets key for this data dir: made once, kept, never printed. */
+async function loadOrCreateSecretsKey(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'secrets.key');
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    const key = randomBytes(32).toString('base64');
+    await writeFile(path, key, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    return (await readFile(path, 'utf8')).trim();
+  }
+}
+
+/** Everything a client of the stack needs that follows from the data dir and the port plan alone. */
 export function describeStack(dataDir: string, ports: PortPlan, services: readonly ServiceName[]): StackDescriptor {
   const storage = storageEndpoints(ports);
   const urls: StackDescriptor['services'] = {};
@@ -41,6 +73,10 @@ export function describeStack(dataDir: string, ports: PortPlan, services: readon
   }
   const cosmosEndpoint = `https://127.0.0.1:${ports.cosmos}/`;
   if (services.includes('cosmos')) urls['cosmos'] = { url: cosmosEndpoint, port: ports.cosmos };
+  if (services.includes('functions'))
+    urls['functions'] = { url: `http://127.0.0.1:${ports.functions}/api`, port: ports.functions };
+  if (services.includes('eventgrid'))
+    urls['eventgrid'] = { url: eventGridTopicEndpoint(ports.eventgrid), port: ports.eventgrid };
   return {
     version: 1,
     dataDir,
@@ -60,28 +96,79 @@ export function describeStack(dataDir: string, ports: PortPlan, services: readon
   };
 }
 
-export function stackServices(
-  dataDir: string,
-  ports: PortPlan,
-  services: readonly ServiceName[],
-  tuning: { cosmosCompactAfter?: number } = {},
-): ServiceSpec[] {
-  const specs: ServiceSpec[] = [];
-  if (services.includes('azurite')) specs.push(azuriteService({ dataDir, ports }));
-  if (services.includes('cosmos'))
-    specs.push(cosmosService({ dataDir, port: ports.cosmos, compactAfter: tuning.cosmosCompactAfter }));
-  return specs;
+async function fetchFunctions(baseUrl: string, masterKey: string): Promise<FunctionMetadata[]> {
+  const response = await fetch(`${baseUrl}/admin/functions`, { headers: { 'x-functions-key': masterKey } });
+  if (!response.ok) throw new Error(`the functions host listed no functions: HTTP ${response.status}`);
+  return (await response.json()) as FunctionMetadata[];
 }
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const services = options.services ?? ALL_SERVICES;
+  const { ports } = options;
+  const descriptor = describeStack(dataDir, ports, services);
   const supervisor = new Supervisor(resolve(dataDir, 'logs'), { onLog: options.onLog });
-  await supervisor.start(
-    stackServices(dataDir, options.ports, services, { cosmosCompactAfter: options.cosmosCompactAfter }),
-  );
-  const descriptor = describeStack(dataDir, options.ports, services);
+  const has = (name: ServiceName) => services.includes(name);
+  try {
+    // Phase 1: storage and database, then the app on top of them.
+    const first: ServiceSpec[] = [];
+    if (has('azurite')) first.push(azuriteService({ dataDir, ports }));
+    if (has('cosmos'))
+      first.push(cosmosService({ dataDir, port: ports.cosmos, compactAfter: options.cosmosCompactAfter }));
+    if (has('functions')) {
+      const appDir = resolve(options.appDir ?? DEFAULT_APP_DIR);
+      first.push(
+        functionsHostService({
+          dataDir,
+          port: ports.functions,
+          appDir,
+          appSettings: localStackAppSettings({ ...descriptor, secretsKey: await loadOrCreateSecretsKey(dataDir) }),
+          after: first.map((s) => s.name),
+        }),
+      );
+    }
+    await supervisor.start(first);
+
+    const functionsBase = `http://127.0.0.1:${ports.functions}`;
+    let functions: FunctionMetadata[] = [];
+    if (has('functions')) {
+      const keys = await readHostKeys(dataDir);
+      functions = await fetchFunctions(functionsBase, keys.masterKey);
+      descriptor.functions = {
+        apiBaseUrl: `${functionsBase}/api`,
+        durableWebhookBaseUrl: `${functionsBase}/runtime/webhooks/durabletask`,
+        masterKey: keys.masterKey,
+        appDir: resolve(options.appDir ?? DEFAULT_APP_DIR),
+      };
+    }
+
+    // Phase 2: Event Grid, subscribed to what the app's functions listen to.
+    if (has('eventgrid')) {
+      const keys = has('functions') ? await readHostKeys(dataDir) : { systemKeys: {} };
+      const configPath = await writeEventGridConfig(dataDir, {
+        subscriptionId: LOCAL_SUBSCRIPTION_ID,
+        resourceGroup: LOCAL_RESOURCE_GROUP,
+        ...(options.eventGridRetryTimeScale ? { retryTimeScale: options.eventGridRetryTimeScale } : {}),
+        subscriptions: eventSubscriptionsFor(functions, { baseUrl: functionsBase, systemKeys: keys.systemKeys }),
+      });
+      const topicKey = await loadOrCreateTopicKey(dataDir);
+      await supervisor.start([
+        eventGridService({
+          dataDir,
+          port: ports.eventgrid,
+          configPath,
+          storageConnectionString: descriptor.storage.connectionString,
+          topicKey,
+          after: has('azurite') ? ['azurite'] : [],
+        }),
+      ]);
+      descriptor.eventGrid = { endpoint: eventGridTopicEndpoint(ports.eventgrid), topicKey };
+    }
+  } catch (err) {
+    await supervisor.stop();
+    throw err;
+  }
   await writeDescriptor(descriptor);
   return { descriptor, supervisor, stop: () => supervisor.stop() };
 }

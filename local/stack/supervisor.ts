@@ -130,6 +130,7 @@ export class Supervisor {
       if (existing) return existing;
       const promise = (async () => {
         for (const dep of spec.after ?? []) {
+          if (this.services.has(dep)) continue; // started by an earlier start() call
           const depSpec = specs.find((s) => s.name === dep);
           if (!depSpec) throw new Error(`${spec.name} must start after ${dep}, which is not part of this stack`);
           await startOne(depSpec);
@@ -141,10 +142,7 @@ export class Supervisor {
     };
     const results = await Promise.allSettled(specs.map(startOne));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) {
-      await this.stop();
-      throw failure.reason;
-    }
+    if (failure) throw failure.reason;
   }
 
   private async launch(spec: ServiceSpec): Promise<void> {

@@ -8,6 +8,14 @@ export class CosmosOperationStore implements OperationStore {
     await this.container.items.upsert({ id: operation.operationId, ...operation });
   }
 
+  async createIfAbsent(operation: OperationRecord): Promise<void> {
+    try {
+      await this.container.items.create({ id: operation.operationId, ...operation });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 409) throw err;
+    }
+  }
+
   async get(operationId: string): Promise<OperationRecord | undefined> {
     const { resource } = await this.container.item(operationId, operationId).read<OperationRecord & { id: string }>();
     if (!resource) return undefined;

@@ -75,5 +75,7 @@ export interface OperationRecord {
 
 export interface OperationStore {
   put(operation: OperationRecord): Promise<void>;
+  /** Records the operation unless it is already known (a retried request must not reset its status). */
+  createIfAbsent(operation: OperationRecord): Promise<void>;
   get(operationId: string): Promise<OperationRecord | undefined>;
 }

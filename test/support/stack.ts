@@ -25,14 +25,22 @@ export interface TestStack {
  * the file fails, the services' recent output is printed so the failure can be read without a rerun.
  */
 export async function startTestStack(
-  options: { services?: readonly ServiceName[]; dataDir?: string; cosmosCompactAfter?: number } = {},
+  options: {
+    services?: readonly ServiceName[];
+    dataDir?: string;
+    appDir?: string;
+    cosmosCompactAfter?: number;
+    eventGridRetryTimeScale?: number;
+  } = {},
 ): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchai-stack-')));
   const stack = await startStack({
     dataDir,
     ports: await freePortPlan(),
     services: options.services,
-    cosmosCompactAfter: options.cosmosCompactAfter,
+    ...(options.appDir ? { appDir: options.appDir } : {}),
+    ...(options.cosmosCompactAfter ? { cosmosCompactAfter: options.cosmosCompactAfter } : {}),
+    ...(options.eventGridRetryTimeScale ? { eventGridRetryTimeScale: options.eventGridRetryTimeScale } : {}),
   });
   let stopped = false;
   const stop = async () => {

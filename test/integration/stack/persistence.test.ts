@@ -20,7 +20,7 @@ after(async () => {
 });
 
 test('Cosmos items, blobs and queue messages survive a stop and a restart of the stack', async () => {
-  const first = await startTestStack();
+  const first = await startTestStack({ services: ['azurite', 'cosmos'] });
   stacks.push(first);
   const written = await withServiceOutput(first, async () => {
     const cosmos = cosmosClient(first.descriptor);
@@ -59,7 +59,7 @@ test('Cosmos items, blobs and queue messages survive a stop and a restart of the
   });
   await first.stop();
 
-  const second = await startTestStack({ dataDir: first.dataDir });
+  const second = await startTestStack({ services: ['azurite', 'cosmos'], dataDir: first.dataDir });
   stacks.push(second);
   await withServiceOutput(second, async () => {
     const container = cosmosClient(second.descriptor).database('persist').container('jobs');

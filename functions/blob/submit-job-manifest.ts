@@ -1,0 +1,87 @@
+import type { InvocationContext } from '@azure/functions';
+import type { DurableClient } from 'durable-functions';
+import * as df from 'durable-functions';
+import { submitJob } from '../../shared/api/submit-job.js';
+import type { JobResourceId } from '../../shared/domain/resource-id.js';
+import { checkResourceName } from '../../shared/domain/resource-name.js';
+import { apiDeps, appServices } from '../dependencies.js';
+import { invalid, isPermanent, report } from '../submission-errors.js';
+
+// A job manifest (the PUT body) dropped at `manifests/{workspace}/{experiment}/{job}.json` arrives as an Event
+// Grid BlobCreated event. Accepted manifests move to `manifests-accepted/`, rejected ones to `manifests-rejected/`
+// with `<name>.error.json` beside them; a transient failure is thrown so Event Grid delivers the event again.
+// Manifests name no subscription or resource group: they belong to this deployment's own (app settings).
+
+export const MANIFESTS = 'manifests';
+export const ACCEPTED = 'manifests-accepted';
+export const REJECTED = 'manifests-rejected';
+
+export function jobIdFromManifestName(
+  name: string,
+  scope: { subscriptionId: string; resourceGroup: string },
+): JobResourceId {
+  const match = /^([^/]+)\/([^/]+)\/([^/]+)\.json$/i.exec(name);
+  if (!match)
+    throw invalid(`the manifest must be at ${MANIFESTS}/{workspace}/{experiment}/{job}.json, not ${MANIFESTS}/${name}`);
+  const [, workspace, experiment, job] = match as unknown as [string, string, string, string];
+  for (const [kind, value] of [
+    ['workspace', workspace],
+    ['experiment', experiment],
+    ['job', job],
+  ] as const) {
+    const problem = checkResourceName(kind, value);
+    if (problem) throw invalid(problem.message);
+  }
+  return { kind: 'job', ...scope, workspace, experiment, job };
+}
+
+export async function submitJobManifest(
+  blob: unknown,
+  client: DurableClient,
+  context: InvocationContext,
+): Promise<void> {
+  const name = String(context.triggerMetadata?.name ?? '');
+  const content = Buffer.isBuffer(blob) ? blob : Buffer.from(typeof blob === 'string' ? blob : JSON.stringify(blob));
+  const deps = await apiDeps(client);
+  const { blobs } = await appServices();
+  const move = async (container: string) => {
+    const target = blobs.getContainerClient(container);
+    await target.createIfNotExists();
+    await target.getBlockBlobClient(name).upload(content, content.length, {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
+    await blobs.getContainerClient(MANIFESTS).getBlobClient(name).deleteIfExists();
+  };
+  try {
+    const id = jobIdFromManifestName(name, deps.settings.compute);
+    let body: unknown;
+    try {
+      body = JSON.parse(content.toString('utf8'));
+    } catch (err) {
+      throw invalid(`the manifest is not JSON: ${(err as Error).message}`);
+    }
+    const outcome = await submitJob(deps, id, body);
+    await move(ACCEPTED);
+    context.log(`manifest ${name}: job ${outcome.outcome}`);
+  } catch (err) {
+    if (!isPermanent(err)) throw err;
+    const rejection = report('blob-manifest', `${MANIFESTS}/${name}`, err, deps.now());
+    const errorReport = Buffer.from(JSON.stringify(rejection, null, 2));
+    const rejected = blobs.getContainerClient(REJECTED);
+    await rejected.createIfNotExists();
+    await rejected.getBlockBlobClient(`${name}.error.json`).upload(errorReport, errorReport.length, {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
+    await move(REJECTED);
+    context.warn(`manifest ${name} rejected: ${rejection.error.code}: ${rejection.error.message}`);
+  }
+}
+
+export function registerManifestSubmissions(): void {
+  df.app.client.storageBlob('SubmitJobManifest', {
+    path: `${MANIFESTS}/{name}`,
+    connection: 'AzureWebJobsStorage',
+    source: 'EventGrid',
+    handler: submitJobManifest,
+  });
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { DefaultAzureCredential } from '@azure/identity';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import type { DurableClient } from 'durable-functions';
+import { durableLifecycles } from '../orchestrations/lifecycles.js';
+import type { ApiDeps } from '../shared/api/api-deps.js';
+import { BlobOutputFileLister } from '../shared/blob/blob-output-file-lister.js';
+import { loadSettings, type Settings } from '../shared/config/settings.js';
+import { ensureContainers } from '../shared/cosmos/containers.js';
+import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js';
+import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
+import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
+import { SecretBox } from '../shared/secrets/secret-box.js';
+
+// The one place where the app's adapters are built and wired. Settings are read once, at the first use,
+// and a bad setting fails every trigger with a message naming it.
+
+export const JOB_OUTPUTS_CONTAINER = 'job-outputs';
+
+export interface AppServices {
+  settings: Settings;
+  base: Omit<ApiDeps, 'lifecycles'>;
+  blobs: BlobServiceClient;
+  queues: QueueServiceClient;
+}
+
+let services: Promise<AppServices> | undefined;
+
+async function build(): Promise<AppServices> {
+  const settings = loadSettings();
+  const cosmos = createCosmosClient(settings.cosmos);
+  const { resources, operations } = await ensureContainers(cosmos, settings.cosmos.database);
+  const storage = settings.storage;
+  const blobs =
+    storage.kind === 'connectionString'
+      ? BlobServiceClient.fromConnectionString(storage.connectionString)
+      : new BlobServiceClient(storage.blobEndpoint, new DefaultAzureCredential());
+  const queues =
+    storage.kind === 'connectionString'
+      ? QueueServiceClient.fromConnectionString(storage.connectionString)
+      : new QueueServiceClient(storage.queueEndpoint, new DefaultAzureCredential());
+  const outputs = blobs.getContainerClient(JOB_OUTPUTS_CONTAINER);
+  await outputs.createIfNotExists();
+  return {
+    settings,
+    blobs,
+    queues,
+    base: {
+      store: new CosmosResourceStore(resources),
+      operations: new CosmosOperationStore(operations),
+      secrets: new SecretBox(settings.secretsKey),
+      outputFiles: new BlobOutputFileLister(outputs),
+      now: () => new Date(),
+      newId: randomUUID,
+    },
+  };
+}
+
+export function appServices(): Promise<AppServices> {
+  services ??= build().catch((err) => {
+    services = undefined; // let the next invocation try again (e.g. Cosmos was still starting)
+    throw err;
+  });
+  return services;
+}
+
+/** Per-invocation dependencies: the Durable client comes with each invocation. */
+export async function apiDeps(client: DurableClient): Promise<ApiDeps & { settings: Settings }> {
+  const { base, settings } = await appServices();
+  return { ...base, settings, lifecycles: durableLifecycles(client, base) };
+}

@@ -1,0 +1,37 @@
+import { getResource } from '../../shared/api/read-resources.js';
+import { createApiError } from '../../shared/domain/api-errors.js';
+import { parseBatchAiResourceId } from '../../shared/domain/resource-id.js';
+import { type ArmHandler, accepted, json, operationUrls } from './arm-http.js';
+
+const HTTP_STATUS_OF_FAILURE: Record<string, number> = { InternalServerError: 500, Conflict: 409, BadRequest: 400 };
+
+/** Location polling: 202 while in progress; then the PUT's resource (200), or 204/200 for delete/terminate. */
+export const getOperationResult: ArmHandler = async (call) => {
+  const operation = await call.deps.operations.get(call.params.operationId!);
+  if (!operation) throw createApiError('ResourceNotFound', { type: 'operation', name: call.params.operationId! });
+  if (operation.status === 'InProgress') return accepted(call, operation.operationId);
+  if (operation.status !== 'Succeeded') {
+    const error = operation.error ?? { code: 'InternalServerError', message: 'The operation failed.' };
+    return json(HTTP_STATUS_OF_FAILURE[error.code] ?? 500, { error });
+  }
+  if (operation.action === 'delete') return { status: 204 };
+  if (operation.action === 'terminate') return { status: 200 };
+  const id = parseBatchAiResourceId(operation.resourceId);
+  if (!id.ok) throw new Error(`operation ${operation.operationId} names no resource: ${id.reason}`);
+  return json(200, await getResource(call.deps, id.value));
+};
+
+/** Azure-AsyncOperation polling: always 200 with the operation's status. */
+export const getOperationStatus: ArmHandler = async (call) => {
+  const operation = await call.deps.operations.get(call.params.operationId!);
+  if (!operation) throw createApiError('ResourceNotFound', { type: 'operation', name: call.params.operationId! });
+  const { pathname } = new URL(operationUrls(call, operation.operationId).asyncOperation);
+  return json(200, {
+    id: pathname.slice(pathname.indexOf('/subscriptions/')),
+    name: operation.operationId,
+    status: operation.status,
+    startTime: operation.startTime,
+    ...(operation.endTime ? { endTime: operation.endTime } : {}),
+    ...(operation.error ? { error: operation.error } : {}),
+  });
+};

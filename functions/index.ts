@@ -1,0 +1,14 @@
+import { app } from '@azure/functions';
+import { registerJobLifecycle } from '../orchestrations/job-lifecycle.js';
+import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
+import { appServices } from './dependencies.js';
+import { registerApiRoutes } from './http/register-api.js';
+import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
+
+// Every entry point of the app, in one list. Triggers translate and hand off; rules live in shared/.
+app.setup({ enableHttpStream: false });
+
+registerApiRoutes(); // the Batch AI REST API (one function per operation) and its OpenAPI document
+registerQueueSubmissions(); // job-submissions queue
+registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
+registerJobLifecycle(async () => (await appServices()).base); // one orchestration per job

@@ -1,0 +1,65 @@
+import type { InvocationContext } from '@azure/functions';
+import type { DurableClient } from 'durable-functions';
+import * as df from 'durable-functions';
+import { submitJob } from '../../shared/api/submit-job.js';
+import { parseBatchAiResourceIdOf } from '../../shared/domain/resource-id.js';
+import { apiDeps, appServices } from '../dependencies.js';
+import { invalid, isPermanent, report } from '../submission-errors.js';
+
+// `job-submissions` messages: `{ "id": "<job resource id>", "properties": { ...the PUT body's properties } }`.
+// They take the same submit path as PUT. A message that can never succeed (bad JSON, bad id, invalid job) goes
+// straight to `job-submissions-poison` with the reason; a transient failure is retried by the host, and after
+// the last try the message goes to the poison queue with the reason too.
+
+export const SUBMISSIONS_QUEUE = 'job-submissions';
+export const POISON_QUEUE = `${SUBMISSIONS_QUEUE}-poison`;
+/** host.json extensions.queues.maxDequeueCount (a unit test keeps the two equal). */
+export const MAX_DEQUEUE_COUNT = 5;
+
+function parseMessage(message: unknown): { id: string; body: unknown } {
+  let value = message;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch (err) {
+      throw invalid(`the message is not JSON: ${(err as Error).message}`);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('the message must be a JSON object { "id": "<job resource id>", "properties": { ... } }');
+  }
+  const { id, ...body } = value as Record<string, unknown>;
+  if (typeof id !== 'string') throw invalid("'id' must be the job's resource id", 'id');
+  return { id, body };
+}
+
+export async function submitJobFromQueue(
+  message: unknown,
+  client: DurableClient,
+  context: InvocationContext,
+): Promise<void> {
+  const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1);
+  try {
+    const { id, body } = parseMessage(message);
+    const jobId = parseBatchAiResourceIdOf('job', id);
+    if (!jobId.ok) throw invalid(`'id' is not a job resource id: ${jobId.reason}`, 'id');
+    const outcome = await submitJob(await apiDeps(client), jobId.value, body);
+    context.log(`job ${id} ${outcome.outcome} from the ${SUBMISSIONS_QUEUE} queue`);
+  } catch (err) {
+    if (!isPermanent(err) && dequeueCount < MAX_DEQUEUE_COUNT) throw err; // the host retries it
+    const { queues } = await appServices();
+    const poison = queues.getQueueClient(POISON_QUEUE);
+    await poison.createIfNotExists();
+    const entry = { message, ...report('queue', SUBMISSIONS_QUEUE, err, new Date()), dequeueCount };
+    await poison.sendMessage(Buffer.from(JSON.stringify(entry)).toString('base64'));
+    context.warn(`job submission moved to ${POISON_QUEUE}: ${entry.error.code}: ${entry.error.message}`);
+  }
+}
+
+export function registerQueueSubmissions(): void {
+  df.app.client.storageQueue('SubmitJobFromQueue', {
+    queueName: SUBMISSIONS_QUEUE,
+    connection: 'AzureWebJobsStorage',
+    handler: submitJobFromQueue,
+  });
+}

@@ -1,0 +1,43 @@
+import type { DurableClient } from 'durable-functions';
+import type { Lifecycles } from '../shared/api/api-deps.js';
+import { finishJobTermination, type TransitionDeps } from '../shared/api/job-transitions.js';
+import type { JobRecord } from '../shared/domain/job-view.js';
+import { parseBatchAiResourceIdOf } from '../shared/domain/resource-id.js';
+import { JOB_LIFECYCLE, type JobLifecycleInput, jobInstanceId, TERMINATE_EVENT } from './job-lifecycle.js';
+
+/** Lifecycles over the Durable client: what the API calls to start and signal orchestrations. */
+export function durableLifecycles(client: DurableClient, deps: TransitionDeps): Lifecycles {
+  const instanceOf = async (jobId: string): Promise<string> => {
+    const parsed = parseBatchAiResourceIdOf('job', jobId);
+    if (!parsed.ok) throw new Error(`not a job id: ${jobId}`);
+    const stored = await deps.store.get(parsed.value);
+    if (!stored) throw new Error(`job ${jobId} is not stored`);
+    return jobInstanceId((stored.record as unknown as JobRecord).uid);
+  };
+
+  return {
+    async startJob(input: JobLifecycleInput) {
+      const instanceId = await instanceOf(input.jobId);
+      const existing = await client.getStatus(instanceId).catch(() => undefined);
+      if (existing?.instanceId) return;
+      try {
+        await client.startNew(JOB_LIFECYCLE, { instanceId, input });
+      } catch (err) {
+        // Two submissions raced to start it: the other one won, which is what we wanted.
+        const now = await client.getStatus(instanceId).catch(() => undefined);
+        if (!now?.instanceId) throw err;
+      }
+    },
+    async terminateJob(input: JobLifecycleInput) {
+      const instanceId = await instanceOf(input.jobId);
+      const status = await client.getStatus(instanceId).catch(() => undefined);
+      const running = status?.runtimeStatus === 'Running' || status?.runtimeStatus === 'Pending';
+      if (running) {
+        await client.raiseEvent(instanceId, TERMINATE_EVENT, { operationId: input.operationId });
+      } else {
+        // No lifecycle is running to act on it (never started, or already finished): finish it here.
+        await finishJobTermination(deps, input);
+      }
+    },
+  };
+}

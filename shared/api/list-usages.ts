@@ -1,0 +1,60 @@
+import type { ClusterRecord } from '../domain/cluster-view.js';
+import { vCpusOf } from '../domain/vm-sizes.js';
+import type { ApiDeps } from './api-deps.js';
+
+export interface Usage {
+  unit: 'Count';
+  currentValue: number;
+  limit: number;
+  name: { value: string; localizedValue: string };
+}
+
+/** Subscription quotas per location; the service's defaults (the spec's example shows the same limits). */
+export const DEFAULT_QUOTAS = { clusters: 20, dedicatedVCpus: 600, lowPriorityVCpus: 600 } as const;
+
+function usage(name: string, currentValue: number, limit: number): Usage {
+  return { unit: 'Count', currentValue, limit, name: { value: name, localizedValue: name } };
+}
+
+/** Usages_List: clusters and the vCPUs their nodes hold, in one subscription and location. */
+export async function listUsages(
+  deps: Pick<ApiDeps, 'store'>,
+  scope: { subscriptionId: string; location: string },
+): Promise<{ value: Usage[] }> {
+  let clusters = 0;
+  let dedicated = 0;
+  let lowPriority = 0;
+  let continuation: string | undefined;
+  do {
+    const workspaces = await deps.store.listWorkspaces(
+      { subscriptionId: scope.subscriptionId },
+      { maxItems: 100, ...(continuation ? { continuation } : {}) },
+    );
+    for (const ws of workspaces.items) {
+      if (String(ws.record['location'] ?? '').toLowerCase() !== scope.location.toLowerCase()) continue;
+      let page: string | undefined;
+      do {
+        const list = await deps.store.listChildren(ws.id, 'cluster', {
+          maxItems: 100,
+          ...(page ? { continuation: page } : {}),
+        });
+        for (const c of list.items) {
+          const cluster = c.record as unknown as ClusterRecord;
+          clusters += 1;
+          const cores = cluster.currentNodeCount * vCpusOf(cluster.properties.vmSize);
+          if (cluster.properties.vmPriority === 'lowpriority') lowPriority += cores;
+          else dedicated += cores;
+        }
+        page = list.continuation;
+      } while (page);
+    }
+    continuation = workspaces.continuation;
+  } while (continuation);
+  return {
+    value: [
+      usage('Clusters', clusters, DEFAULT_QUOTAS.clusters),
+      usage('Total Cluster Dedicated Regional vCPUs', dedicated, DEFAULT_QUOTAS.dedicatedVCpus),
+      usage('Total Cluster LowPriority Regional vCPUs', lowPriority, DEFAULT_QUOTAS.lowPriorityVCpus),
+    ],
+  };
+}

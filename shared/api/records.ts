@@ -1,0 +1,88 @@
+import { createApiError } from '../domain/api-errors.js';
+import type { ClusterRecord } from '../domain/cluster-view.js';
+import { clusterView } from '../domain/cluster-view.js';
+import type { FileServerRecord } from '../domain/file-server-view.js';
+import { fileServerView } from '../domain/file-server-view.js';
+import type { JobRecord } from '../domain/job-view.js';
+import { jobView } from '../domain/job-view.js';
+import type { BatchAiResourceId, BatchAiResourceKind } from '../domain/resource-id.js';
+import { batchAiResourceName, RESOURCE_DESCRIPTIONS } from '../domain/resource-id.js';
+import type { ExperimentRecord, WorkspaceRecord } from '../domain/workspace-view.js';
+import { experimentView, workspaceView } from '../domain/workspace-view.js';
+import type { StoredResource } from '../stores/resource-store.js';
+
+export interface RecordByKind {
+  workspace: WorkspaceRecord;
+  experiment: ExperimentRecord;
+  job: JobRecord;
+  cluster: ClusterRecord;
+  fileServer: FileServerRecord;
+}
+
+export type AnyRecord = RecordByKind[BatchAiResourceKind];
+
+/** The GET representation of a stored resource; views never include secret values. */
+export function viewOf(stored: StoredResource): Record<string, unknown> {
+  const record = stored.record as unknown as AnyRecord;
+  let view: { id: string };
+  switch (stored.id.kind) {
+    case 'workspace':
+      view = workspaceView(record as WorkspaceRecord);
+      break;
+    case 'experiment':
+      view = experimentView(record as ExperimentRecord);
+      break;
+    case 'job':
+      view = jobView(record as JobRecord);
+      break;
+    case 'cluster':
+      view = clusterView(record as ClusterRecord);
+      break;
+    case 'fileServer':
+      view = fileServerView(record as FileServerRecord);
+      break;
+  }
+  // ARM keeps the casing of names as created; the id in the record is the canonical spelling.
+  return { ...view, id: stored.resourceId } as Record<string, unknown>;
+}
+
+export function notFound(id: BatchAiResourceId) {
+  return createApiError('ResourceNotFound', { type: typeNoun(id.kind), name: batchAiResourceName(id) });
+}
+
+export function typeNoun(kind: BatchAiResourceKind): string {
+  return RESOURCE_DESCRIPTIONS[kind].replace(/^an? /, '');
+}
+
+/** Read a resource or fail with 404. */
+export async function mustGet(
+  store: { get(id: BatchAiResourceId): Promise<StoredResource | undefined> },
+  id: BatchAiResourceId,
+): Promise<StoredResource> {
+  const found = await store.get(id);
+  if (!found) throw notFound(id);
+  return found;
+}
+
+/** The parents a resource needs: a workspace for everything below it, an experiment for jobs. */
+export async function requireParents(
+  store: { get(id: BatchAiResourceId): Promise<StoredResource | undefined> },
+  id: BatchAiResourceId,
+): Promise<void> {
+  if (id.kind === 'workspace') return;
+  const workspace = {
+    kind: 'workspace' as const,
+    subscriptionId: id.subscriptionId,
+    resourceGroup: id.resourceGroup,
+    workspace: id.workspace,
+  };
+  if (!(await store.get(workspace))) {
+    throw createApiError('ParentResourceNotFound', { type: typeNoun('workspace'), name: id.workspace });
+  }
+  if (id.kind === 'job') {
+    const experiment = { ...workspace, kind: 'experiment' as const, experiment: id.experiment };
+    if (!(await store.get(experiment))) {
+      throw createApiError('ParentResourceNotFound', { type: typeNoun('experiment'), name: id.experiment });
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import type { StackDescriptor } from '../../local/stack/descriptor.js';
+
+export const API_VERSION = '2018-05-01';
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** A thin client for the Batch AI REST API of a running stack: ARM paths, the api-version, the function key. */
+export class BatchAiApi {
+  readonly base: string;
+  readonly key: string;
+  readonly sub: string;
+  readonly rg: string;
+
+  constructor(descriptor: StackDescriptor) {
+    if (!descriptor.functions) throw new Error('the stack runs no Functions host');
+    this.base = descriptor.functions.apiBaseUrl;
+    this.key = descriptor.functions.masterKey ?? '';
+    this.sub = descriptor.subscriptionId;
+    this.rg = descriptor.resourceGroup;
+  }
+
+  workspacePath(ws: string): string {
+    return `/subscriptions/${this.sub}/resourceGroups/${this.rg}/providers/Microsoft.BatchAI/workspaces/${ws}`;
+  }
+
+  clusterId(ws: string, cluster: string): string {
+    return `${this.workspacePath(ws)}/clusters/${cluster}`;
+  }
+
+  jobPath(ws: string, exp: string, job: string): string {
+    return `${this.workspacePath(ws)}/experiments/${exp}/jobs/${job}`;
+  }
+
+  async call<T = unknown>(
+    method: string,
+    pathOrUrl: string,
+    options: {
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+      apiVersion?: string | null;
+      key?: string | null;
+    } = {},
+  ): Promise<ApiResponse<T>> {
+    const url = new URL(pathOrUrl.startsWith('http') ? pathOrUrl : `${this.base}${pathOrUrl}`);
+    if (options.apiVersion !== null && !url.searchParams.has('api-version')) {
+      url.searchParams.set('api-version', options.apiVersion ?? API_VERSION);
+    }
+    const headers: Record<string, string> = { ...options.headers };
+    const key = options.key === undefined ? this.key : options.key;
+    if (key !== null) headers['x-functions-key'] = key;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON; keep the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T, text };
+  }
+
+  /** Follows an ARM long-running operation's Location until it stops answering 202. */
+  async waitForOperation(location: string, timeoutMs = 30_000): Promise<ApiResponse> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const response = await this.call('GET', location);
+      if (response.status !== 202) return response;
+      if (Date.now() > deadline) throw new Error(`operation ${location} still running after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
