@@ -144,7 +144,14 @@ const coreApi = {
  * that captures the app's registrations. Call before importing the app's entry point.
  */
 export function installFunctionsCore(systemLog: CoreRegistry['systemLog']): CoreRegistry {
-  registry = { registrations: [], programmingModel: undefined, hooks: new Map(), appHookData: {}, systemLog };
+  // @azure/functions sets its programming model once per process: keep it for a later registry.
+  registry = {
+    registrations: [],
+    programmingModel: registry?.programmingModel,
+    hooks: new Map(),
+    appHookData: {},
+    systemLog,
+  };
   if (!installed) {
     const proto = Module.prototype as unknown as { require: (this: unknown, id: string) => unknown };
     const originalRequire = proto.require;

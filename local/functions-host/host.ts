@@ -3,12 +3,13 @@
 // HTTP surface (matched in this order):
 //   GET  /admin/host/status                         readiness → 200 {"state":"Running"}; 503 {"state":"Initialized"}
 //                                                   while starting. No key from loopback (Azure: master key).
-//   *    /runtime/webhooks/eventgrid?functionName=   eventGrid triggers   (key: eventgrid_extension or master)
-//   *    /runtime/webhooks/blobs?functionName=       EventGrid blob triggers (key: blobs_extension or master)
 //   *    <extension.httpPathPrefixes>                extension.handleHttp (key: <x>_extension or master under
 //                                                   /runtime/webhooks/<x>/; other prefixes keyless, loopback rpc)
+//   *    /runtime/webhooks/eventgrid?functionName=   eventGrid triggers   (key: eventgrid_extension or master)
+//   *    /runtime/webhooks/blobs?functionName=       EventGrid blob triggers (key: blobs_extension or master)
 //   *    /<routePrefix>/<route>                      HTTP triggers (authLevel: anonymous | function | admin)
-// Until the host is Running, everything but the status endpoint answers 503.
+// Function routes and webhooks answer 503 until the host is Running and again once it is Stopping;
+// extension prefixes are served from start until the extensions have been stopped.
 
 import path from 'node:path';
 import { BLOBS_SYSTEM_KEY, BLOBS_WEBHOOK_PATH, createBlobWebhook } from './blob-trigger.js';
@@ -131,6 +132,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   const eventGrid = createEventGridWebhook(deps);
   const blobs = createBlobWebhook(deps);
   let state: 'Initialized' | 'Running' | 'Stopping' = 'Initialized';
+  let extensionsStopped = false;
 
   async function route(req: HostRequest): Promise<HostResponse> {
     const lower = req.path.toLowerCase();
@@ -140,10 +142,10 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
       }
       return jsonResponse(state === 'Running' ? 200 : 503, { state });
     }
-    if (state !== 'Running') return jsonResponse(503, { error: { message: `The host is ${state}` } });
-    if (lower === EVENTGRID_WEBHOOK_PATH || lower === `${EVENTGRID_WEBHOOK_PATH}/`) return eventGrid(req);
-    if (lower === BLOBS_WEBHOOK_PATH || lower === `${BLOBS_WEBHOOK_PATH}/`) return blobs(req);
+    // Extension routes are up from start until the extensions are stopped (work an extension resumes at
+    // start, or a function still in flight while stopping, may call the durable client's rpc endpoint).
     for (const r of extensionRoutes) {
+      if (extensionsStopped) break;
       const prefix = r.prefix.toLowerCase();
       if (!(lower.startsWith(prefix) || `${lower}/` === prefix)) continue;
       if (r.systemKeyName && !keys.allowsSystem(r.systemKeyName, presentedKey(req.headers, req.query))) {
@@ -163,6 +165,9 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
         ...(res.body !== undefined ? { body: res.body } : {}),
       };
     }
+    if (state !== 'Running') return jsonResponse(503, { error: { message: `The host is ${state}` } });
+    if (lower === EVENTGRID_WEBHOOK_PATH || lower === `${EVENTGRID_WEBHOOK_PATH}/`) return eventGrid(req);
+    if (lower === BLOBS_WEBHOOK_PATH || lower === `${BLOBS_WEBHOOK_PATH}/`) return blobs(req);
     if (httpTriggers.owns(req.rawPath)) return httpTriggers.handle(req);
     return emptyResponse(404);
   }
@@ -192,6 +197,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
         log.error('Extension failed to stop', { extension: ext.name, error: (err as Error).message });
       }
     }
+    extensionsStopped = true;
     try {
       await app.runAppHook('appTerminate');
     } catch (err) {

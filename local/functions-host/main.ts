@@ -4,7 +4,7 @@
 // log line, or GET /admin/host/status → 200 {"state":"Running"}. SIGTERM/SIGINT: graceful stop, exit 0.
 // A start error prints `functions-host: failed to start: <cause>` on stderr and exits 1.
 
-import { parseArgs } from 'node:util';
+import { format, parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createDurableExtension } from '../durable/index.js';
 import { exitWhenParentDies } from '../stack/lifeline.js';
@@ -34,6 +34,16 @@ const log: HostLogger = {
   warn: (msg, fields) => logger.warn(fields ?? {}, msg),
   error: (msg, fields) => logger.error(fields ?? {}, msg),
 };
+
+// The app's console output becomes log lines too, so stdout stays one JSON object per line.
+for (const method of ['log', 'info', 'debug', 'warn', 'error', 'trace'] as const) {
+  console[method] = (...args: unknown[]) => {
+    const msg = format(...args);
+    if (method === 'warn') logger.warn({ source: 'console' }, msg);
+    else if (method === 'error') logger.error({ source: 'console' }, msg);
+    else logger.info({ source: 'console' }, msg);
+  };
+}
 
 function fail(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);

@@ -41,6 +41,8 @@ export interface HostProcess {
   keys: KeysFile;
   /** stdout + stderr so far. */
   output(): string;
+  /** stdout only. */
+  stdout(): string;
   /** JSON log lines so far. */
   logs(): Record<string, unknown>[];
   /** SIGTERM and wait; resolves with the exit code. */
@@ -53,19 +55,21 @@ export interface SpawnResult {
   stderr: string;
 }
 
-function spawnHost(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+function spawnHost(args: string[], env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [hostMain, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let stdout = '';
   child.stdout?.on('data', (c: Buffer) => {
     out += c.toString();
+    stdout += c.toString();
   });
   child.stderr?.on('data', (c: Buffer) => {
     out += c.toString();
   });
-  return { child, output: () => out };
+  return { child, output: () => out, stdout: () => stdout };
 }
 
 /** Runs the host to completion (for start failures). */
@@ -98,7 +102,7 @@ export async function startHost(options: {
   const dataDir = options.dataDir ?? (await tempDir('data'));
   const args = ['--app', options.appDir ?? fixtureApp, '--port', String(port), '--data-dir', dataDir];
   if (!options.durable) args.push('--no-durable');
-  const { child, output } = spawnHost(args, options.env);
+  const { child, output, stdout } = spawnHost(args, options.env);
   const baseUrl = `http://127.0.0.1:${port}`;
   let exited = false;
   child.once('exit', () => {
@@ -127,6 +131,7 @@ export async function startHost(options: {
     dataDir,
     keys,
     output,
+    stdout,
     logs: () =>
       output()
         .split('\n')

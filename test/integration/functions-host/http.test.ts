@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
-import { type HostProcess, startHost } from './harness.js';
+import { type HostProcess, startHost, waitFor } from './harness.js';
 
 let stack: TestStack;
 let host: HostProcess;
@@ -126,8 +126,18 @@ test('blob input binding resolves {name} from the route', async () => {
   assert.equal((await fetch(url('/api/blob/missing.txt'))).status, 404);
 });
 
-test('logs are JSON lines', () => {
-  const logs = host.logs();
+test('stdout is JSON lines, including context.log and console output of the app', async () => {
+  await fetch(url('/api/hello/Logger'));
+  await waitFor('the log line of the invocation', () => host.stdout().includes('hello called for Logger'), 5000);
+  const lines = host
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '');
+  const logs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(logs.some((l) => l.msg === 'Host started'));
   assert.ok(logs.every((l) => typeof l.level === 'number' && typeof l.time === 'string'));
+  assert.ok(
+    logs.some((l) => l.msg === 'hello called for Logger' && l.functionName === 'hello' && l.category === 'user'),
+  );
+  assert.ok(logs.some((l) => l.msg === 'console output from hello' && l.source === 'console'));
 });
