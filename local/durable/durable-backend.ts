@@ -61,7 +61,8 @@ interface CachedHistory {
   executionId: string;
   /** The stored events' JSON texts joined by ',' (IsPlayed already true). */
   text: string;
-  count: number;
+  /** Stored history rows (one per episode). */
+  chunks: number;
 }
 
 interface EpisodePlan {
@@ -93,11 +94,11 @@ function iso(ms: number): string {
 }
 
 function freshRuntime(): InstanceRuntime {
-  return { nextSeq: 0, actionsProcessed: 0, pending: {} };
+  return { started: false, nextSeq: 0, actionsProcessed: 0, pending: {} };
 }
 
 function cloneRuntime(r: InstanceRuntime): InstanceRuntime {
-  return { nextSeq: r.nextSeq, actionsProcessed: r.actionsProcessed, pending: { ...r.pending } };
+  return { started: r.started, nextSeq: r.nextSeq, actionsProcessed: r.actionsProcessed, pending: { ...r.pending } };
 }
 
 /** The JSON text of an activity's return value (TaskCompleted.Result). */
@@ -184,11 +185,11 @@ export class DurableBackend {
 
   // ---------------------------------------------------------------- client operations (HTTP API)
 
-  startNew(name: string, instanceId: string | undefined, inputJson: string | null): StartResult {
+  async startNew(name: string, instanceId: string | undefined, inputJson: string | null): Promise<StartResult> {
     const resolved = this.orchestratorNames.get(name.toLowerCase());
     if (!resolved) return { kind: 'unknownOrchestrator' };
     const id = instanceId ?? randomUUID().replace(/-/g, '');
-    const result = this.store.transaction((): StartResult => {
+    const result = await this.store.batch((): StartResult => {
       const existing = this.store.getInstance(id);
       if (existing && !isTerminal(existing.status)) return { kind: 'conflict', status: existing.status };
       if (existing) this.store.deleteInstance(id, true);
@@ -228,35 +229,35 @@ export class DurableBackend {
   }
 
   historyEvents(instanceId: string): HistoryEvent[] {
-    return this.store.historyJson(instanceId).map((t) => JSON.parse(t) as HistoryEvent);
+    return JSON.parse(`[${this.store.historyChunks(instanceId).join(',')}]`) as HistoryEvent[];
   }
 
   queryInstances(q: InstanceQuery): InstanceRow[] {
     return this.store.queryInstances(q);
   }
 
-  raiseEvent(instanceId: string, eventName: string, inputJson: string | null): ControlResult {
+  raiseEvent(instanceId: string, eventName: string, inputJson: string | null): Promise<ControlResult> {
     return this.sendControl(
       instanceId,
       makeEvent(EventType.EventRaised, iso(Date.now()), { Name: eventName, Input: inputJson }),
     );
   }
 
-  terminate(instanceId: string, reason: string): ControlResult {
+  terminate(instanceId: string, reason: string): Promise<ControlResult> {
     return this.sendControl(instanceId, makeEvent(EventType.ExecutionTerminated, iso(Date.now()), { Input: reason }));
   }
 
-  suspend(instanceId: string, reason: string): ControlResult {
+  suspend(instanceId: string, reason: string): Promise<ControlResult> {
     return this.sendControl(instanceId, makeEvent(EventType.ExecutionSuspended, iso(Date.now()), { Reason: reason }));
   }
 
-  resume(instanceId: string, reason: string): ControlResult {
+  resume(instanceId: string, reason: string): Promise<ControlResult> {
     return this.sendControl(instanceId, makeEvent(EventType.ExecutionResumed, iso(Date.now()), { Reason: reason }));
   }
 
   /** Deletes a finished instance and its history. Running instances are not purged ('conflict'). */
-  purge(instanceId: string): 'purged' | 'notFound' | 'conflict' {
-    const r = this.store.transaction(() => {
+  async purge(instanceId: string): Promise<'purged' | 'notFound' | 'conflict'> {
+    const r = await this.store.batch(() => {
       const row = this.store.getInstance(instanceId);
       if (!row) return 'notFound' as const;
       if (!isTerminal(row.status)) return 'conflict' as const;
@@ -267,19 +268,20 @@ export class DurableBackend {
     return r;
   }
 
-  purgeWhere(q: InstanceQuery): number {
+  async purgeWhere(q: InstanceQuery): Promise<number> {
     const statuses = (q.statuses ?? ['Completed', 'Failed', 'Terminated']).filter((s) => isTerminal(s));
     if (statuses.length === 0) return 0;
-    const rows = this.store.queryInstances({ ...q, statuses });
-    this.store.transaction(() => {
-      for (const r of rows) this.store.deleteInstance(r.instanceId);
+    const rows = await this.store.batch(() => {
+      const found = this.store.queryInstances({ ...q, statuses });
+      for (const r of found) this.store.deleteInstance(r.instanceId);
+      return found;
     });
     for (const r of rows) this.historyCache.delete(r.instanceId);
     return rows.length;
   }
 
-  private sendControl(instanceId: string, event: HistoryEvent): ControlResult {
-    const r = this.store.transaction((): ControlResult => {
+  private async sendControl(instanceId: string, event: HistoryEvent): Promise<ControlResult> {
+    const r = await this.store.batch((): ControlResult => {
       const row = this.store.getInstance(instanceId);
       if (!row) return 'notFound';
       if (isTerminal(row.status)) return 'gone';
@@ -386,7 +388,7 @@ export class DurableBackend {
     }
     if (this.closed) return; // the row stays: the activity runs again after restart (at-least-once)
     event.Timestamp = iso(Date.now());
-    const delivered = this.store.transaction(() => {
+    const delivered = await this.store.batch(() => {
       if (!this.store.deleteActivity(a.id)) return false;
       this.store.enqueueMessage(a.instanceId, a.executionId, event);
       return true;
@@ -397,7 +399,7 @@ export class DurableBackend {
   private fireTimers(due: TimerRow[]): void {
     if (this.closed) return;
     const now = iso(Date.now());
-    const woken = this.store.transaction(() => {
+    const p = this.store.batch(() => {
       const ids: string[] = [];
       for (const t of due) {
         if (!this.store.deleteTimer(t.id)) continue;
@@ -410,7 +412,16 @@ export class DurableBackend {
       }
       return ids;
     });
-    for (const id of woken) this.wake(id);
+    this.track(
+      p.then(
+        (woken) => {
+          for (const id of woken) this.wake(id);
+        },
+        (err: unknown) => {
+          if (!this.closed) this.log.error('durable: firing timers failed', { err: String(err) });
+        },
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- orchestration episodes
@@ -422,8 +433,8 @@ export class DurableBackend {
       this.historyCache.set(row.instanceId, hit);
       return hit;
     }
-    const events = this.store.historyJson(row.instanceId);
-    const h: CachedHistory = { executionId: row.executionId, text: events.join(','), count: events.length };
+    const chunks = this.store.historyChunks(row.instanceId);
+    const h: CachedHistory = { executionId: row.executionId, text: chunks.join(','), chunks: chunks.length };
     this.historyCache.set(row.instanceId, h);
     if (this.historyCache.size > this.historyCacheSize) {
       const oldest = this.historyCache.keys().next().value;
@@ -438,7 +449,7 @@ export class DurableBackend {
     const msgs = this.store.messagesFor(instanceId);
     if (msgs.length === 0) return;
     if (!row) {
-      this.store.transaction(() => {
+      await this.store.batch(() => {
         for (const m of msgs) this.store.deleteMessage(m.id);
       });
       return;
@@ -447,7 +458,7 @@ export class DurableBackend {
     const ts = iso(now);
     const history = this.historyOf(row);
     const runtime = cloneRuntime(row.runtime);
-    let started = history.count > 0;
+    let started = runtime.started;
     let status: RuntimeStatus = row.status;
     const plan: EpisodePlan = {
       row: { ...row, runtime, lastUpdatedAt: now },
@@ -509,6 +520,7 @@ export class DurableBackend {
         plan.consumed.push(m.id);
         if (started) continue;
         started = true;
+        runtime.started = true;
         status = 'Running';
       } else if (COMPLETION_TYPES.has(e.EventType)) {
         plan.consumed.push(m.id);
@@ -543,7 +555,7 @@ export class DurableBackend {
       plan.row.status = 'Running';
       await this.replay(plan, history, newEvents, retryEvent, now);
     }
-    this.commit(plan, row, history);
+    await this.commit(plan, row, history);
   }
 
   private finishTerminated(plan: EpisodePlan, newEvents: HistoryEvent[], reason: string, ts: string): void {
@@ -587,10 +599,10 @@ export class DurableBackend {
     const ts = iso(now);
     const episodeEvents = [makeEvent(EventType.OrchestratorStarted, ts), ...newEvents];
     const newText = episodeEvents.map((e) => JSON.stringify({ ...e, IsPlayed: false })).join(',');
-    const historyText = history.count > 0 ? `${history.text},${newText}` : newText;
+    const historyText = history.chunks > 0 ? `${history.text},${newText}` : newText;
     const payload =
       `{"history":[${historyText}],${row.input !== null ? `"input":${row.input},` : ''}` +
-      `"instanceId":${JSON.stringify(row.instanceId)},"isReplaying":${history.count > 0},` +
+      `"instanceId":${JSON.stringify(row.instanceId)},"isReplaying":${history.chunks > 0},` +
       `"parentInstanceId":${JSON.stringify(row.parentInstanceId)},"upperSchemaVersion":1,"upperSchemaVersionNew":2,` +
       `"longRunningTimerIntervalDuration":"3.00:00:00","maximumShortTimerDuration":"6.00:00:00",` +
       `"defaultHttpAsyncRequestSleepTimeMillseconds":30000}`;
@@ -864,7 +876,7 @@ export class DurableBackend {
     // execution (DurableOrchestrationContext.ContinueAsNew with preserveUnprocessedEvents), so a sender
     // that raced the restart does not lose its event. Events still queued simply stay queued.
     const raised = [
-      ...(history.count > 0 ? (JSON.parse(`[${history.text}]`) as HistoryEvent[]) : []),
+      ...(history.chunks > 0 ? (JSON.parse(`[${history.text}]`) as HistoryEvent[]) : []),
       ...newEvents,
     ].filter((e) => e.EventType === EventType.EventRaised);
     const waits = new Map<string, number>();
@@ -906,16 +918,17 @@ export class DurableBackend {
   }
 
   /** Step 5: one transaction for the whole episode, then in-memory bookkeeping and wake-ups. */
-  private commit(plan: EpisodePlan, before: InstanceRow, history: CachedHistory): void {
+  private async commit(plan: EpisodePlan, before: InstanceRow, history: CachedHistory): Promise<void> {
     if (this.closed) throw new StaleEpisodeError('store closed');
     const row = plan.row;
-    const appendJson = plan.append.map((e) => JSON.stringify({ ...e, IsPlayed: true }));
+    const appendText = plan.append.map((e) => JSON.stringify({ ...e, IsPlayed: true })).join(',');
     const wake = new Set<string>();
-    const { activities, timers } = this.store.transaction(() => {
+    const { activities, timers } = await this.store.batch(() => {
       // A restart or purge of this instance while the orchestrator ran makes this episode stale.
       if (this.store.executionIdOf(row.instanceId) !== before.executionId) throw new StaleEpisodeError('stale');
       if (plan.resetHistory) this.store.resetHistory(row.instanceId);
-      this.store.appendHistory(row.instanceId, plan.resetHistory ? 0 : history.count, appendJson);
+      if (appendText !== '')
+        this.store.appendHistory(row.instanceId, plan.resetHistory ? 0 : history.chunks, appendText);
       for (const id of plan.consumed) this.store.deleteMessage(id);
       if (plan.deleteTimers) this.store.deleteTimersOf(row.instanceId);
       if (plan.deleteActivities) this.store.deleteInstanceActivities(row.instanceId);
@@ -952,10 +965,9 @@ export class DurableBackend {
     // In-memory state follows the committed state.
     if (plan.resetHistory || isTerminal(row.status)) {
       this.historyCache.delete(row.instanceId);
-    } else if (appendJson.length > 0) {
-      const text = appendJson.join(',');
-      history.text = history.count > 0 ? `${history.text},${text}` : text;
-      history.count += appendJson.length;
+    } else if (appendText !== '') {
+      history.text = history.chunks > 0 ? `${history.text},${appendText}` : appendText;
+      history.chunks += 1;
     }
     for (const c of plan.children) this.historyCache.delete(c.row.instanceId);
     for (const a of activities) this.activityQueue.push(a);

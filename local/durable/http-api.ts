@@ -102,7 +102,11 @@ function bodyJson(req: ExtensionHttpRequest): string | null {
 interface Route {
   method: string;
   pattern: RegExp;
-  handle(req: ExtensionHttpRequest, params: string[], api: DurableHttpApi): ExtensionHttpResponse;
+  handle(
+    req: ExtensionHttpRequest,
+    params: string[],
+    api: DurableHttpApi,
+  ): ExtensionHttpResponse | Promise<ExtensionHttpResponse>;
 }
 
 /** Every entry point of the Durable HTTP API, relative to /runtime/webhooks/durabletask/. */
@@ -170,14 +174,14 @@ export class DurableHttpApi {
     return out;
   }
 
-  startNew(req: ExtensionHttpRequest, [name, instanceId]: string[]): ExtensionHttpResponse {
+  async startNew(req: ExtensionHttpRequest, [name, instanceId]: string[]): Promise<ExtensionHttpResponse> {
     let input: string | null;
     try {
       input = bodyJson(req);
     } catch {
       return error(400, 'The request body is not valid JSON.');
     }
-    const r = this.backend.startNew(name!, instanceId ? instanceId : undefined, input);
+    const r = await this.backend.startNew(name!, instanceId ? instanceId : undefined, input);
     if (r.kind === 'unknownOrchestrator')
       return error(400, `The function '${name}' doesn't exist or is not an orchestrator function.`);
     if (r.kind === 'conflict') {
@@ -276,21 +280,21 @@ export class DurableHttpApi {
     );
   }
 
-  purge(instanceId: string): ExtensionHttpResponse {
-    const r = this.backend.purge(instanceId);
+  async purge(instanceId: string): Promise<ExtensionHttpResponse> {
+    const r = await this.backend.purge(instanceId);
     if (r === 'notFound') return error(404, `No instance with ID '${instanceId}' found.`);
     if (r === 'conflict')
       return error(409, `Instance '${instanceId}' is not in a terminal state and cannot be purged.`);
     return json(200, { instancesDeleted: 1 });
   }
 
-  purgeBy(req: ExtensionHttpRequest): ExtensionHttpResponse {
+  async purgeBy(req: ExtensionHttpRequest): Promise<ExtensionHttpResponse> {
     const q = req.query;
     const statuses = parseStatuses(q.get('runtimeStatus'));
     if (statuses === 'invalid') return error(400, 'Invalid runtimeStatus filter.');
     const from = q.get('createdTimeFrom');
     const to = q.get('createdTimeTo');
-    const n = this.backend.purgeWhere({
+    const n = await this.backend.purgeWhere({
       ...(from ? { createdFrom: Date.parse(from) } : {}),
       ...(to ? { createdTo: Date.parse(to) } : {}),
       ...(statuses ? { statuses } : {}),
@@ -298,28 +302,25 @@ export class DurableHttpApi {
     return n === 0 ? error(404, 'No instances matched.') : json(200, { instancesDeleted: n });
   }
 
-  raiseEvent(req: ExtensionHttpRequest, instanceId: string, eventName: string): ExtensionHttpResponse {
+  async raiseEvent(req: ExtensionHttpRequest, instanceId: string, eventName: string): Promise<ExtensionHttpResponse> {
     let input: string | null;
     try {
       input = bodyJson(req);
     } catch {
       return error(400, 'The request body is not valid JSON.');
     }
-    return controlResponse(this.backend.raiseEvent(instanceId, eventName, input), instanceId);
+    return controlResponse(await this.backend.raiseEvent(instanceId, eventName, input), instanceId);
   }
 
-  control(
+  async control(
     req: ExtensionHttpRequest,
     instanceId: string,
     op: 'terminate' | 'suspend' | 'resume',
-  ): ExtensionHttpResponse {
+  ): Promise<ExtensionHttpResponse> {
+    // Queued in order with the instance's other messages; a resume of an instance that is not suspended
+    // is a no-op when it is processed (as in Azure).
     const reason = req.query.get('reason') ?? '';
-    const row = this.backend.getInstance(instanceId);
-    if (row && op === 'resume' && row.status !== 'Suspended' && !isTerminal(row.status)) {
-      // Azure accepts resume of a running instance as a no-op.
-      return { status: 202 };
-    }
-    return controlResponse(this.backend[op](instanceId, reason), instanceId);
+    return controlResponse(await this.backend[op](instanceId, reason), instanceId);
   }
 }
 

@@ -50,6 +50,8 @@ export type PendingTask =
 
 /** Bookkeeping that lets the backend diff the replay engine's cumulative actions against what it scheduled. */
 export interface InstanceRuntime {
+  /** The current execution's ExecutionStarted has been delivered. */
+  started: boolean;
   nextSeq: number;
   actionsProcessed: number;
   pending: Record<string, PendingTask>;
@@ -141,7 +143,7 @@ CREATE INDEX IF NOT EXISTS instances_by_created ON instances (created_at, instan
 CREATE TABLE IF NOT EXISTS history (
   instance_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
-  event TEXT NOT NULL,
+  events TEXT NOT NULL,
   PRIMARY KEY (instance_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
@@ -218,8 +220,10 @@ export class SqliteDurableStore {
            parent_execution_id = excluded.parent_execution_id, parent_task_id = excluded.parent_task_id,
            runtime = excluded.runtime`,
       ),
-      history: db.prepare<[string], { event: string }>('SELECT event FROM history WHERE instance_id = ? ORDER BY seq'),
-      appendHistory: db.prepare('INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)'),
+      history: db.prepare<[string], { events: string }>(
+        'SELECT events FROM history WHERE instance_id = ? ORDER BY seq',
+      ),
+      appendHistory: db.prepare('INSERT INTO history (instance_id, seq, events) VALUES (?, ?, ?)'),
       deleteHistory: db.prepare('DELETE FROM history WHERE instance_id = ?'),
       messagesFor: db.prepare<[string], { id: number; execution_id: string | null; event: string }>(
         'SELECT id, execution_id, event FROM messages WHERE instance_id = ? ORDER BY id',
@@ -257,6 +261,54 @@ export class SqliteDurableStore {
     return this.db.transaction(fn).immediate();
   }
 
+  private batchQueue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private flushQueued = false;
+
+  /**
+   * Group commit: queues `fn` (synchronous DB work) for the next flush, which runs every queued unit in ONE
+   * transaction, each unit in its own savepoint (a unit that throws rolls back alone and its promise rejects).
+   * The promise settles after the COMMIT, so callers only publish work (wake dispatchers) once it is durable.
+   * Each unit stays atomic; batching only amortizes the commit cost over everything queued in one tick.
+   */
+  batch<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.batchQueue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    const units = this.batchQueue;
+    this.batchQueue = [];
+    if (units.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const u of units) {
+            try {
+              outcomes.push({ ok: true, value: this.db.transaction(u.fn)() });
+            } catch (err) {
+              outcomes.push({ ok: false, value: err });
+            }
+          }
+        })
+        .immediate();
+    } catch (err) {
+      for (const u of units) u.reject(err);
+      return;
+    }
+    units.forEach((u, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) u.resolve(o.value);
+      else u.reject(o.value);
+    });
+  }
+
   getInstance(instanceId: string): InstanceRow | undefined {
     const r = this.stmts.getInstance.get(instanceId);
     return r ? toInstance(r) : undefined;
@@ -270,15 +322,16 @@ export class SqliteDurableStore {
     this.stmts.upsertInstance.run({ ...row, runtime: JSON.stringify(row.runtime) });
   }
 
-  /** History of the current execution as stored JSON texts, in order. */
-  historyJson(instanceId: string): string[] {
-    return this.stmts.history.all(instanceId).map((r) => r.event);
+  /**
+   * History of the current execution: one row per episode holding that episode's events as comma-joined
+   * JSON objects (one insert per episode). Returns the chunks in order.
+   */
+  historyChunks(instanceId: string): string[] {
+    return this.stmts.history.all(instanceId).map((r) => r.events);
   }
 
-  appendHistory(instanceId: string, firstSeq: number, eventsJson: readonly string[]): void {
-    for (let i = 0; i < eventsJson.length; i++) {
-      this.stmts.appendHistory.run(instanceId, firstSeq + i, eventsJson[i]);
-    }
+  appendHistory(instanceId: string, seq: number, eventsText: string): void {
+    this.stmts.appendHistory.run(instanceId, seq, eventsText);
   }
 
   resetHistory(instanceId: string): void {
@@ -401,6 +454,7 @@ export class SqliteDurableStore {
   }
 
   close(): void {
+    this.flush();
     this.db.close();
   }
 }

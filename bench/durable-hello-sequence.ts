@@ -1,0 +1,364 @@
+// Benchmark: HelloSequence5 (an orchestration calling 5 activities in sequence) on the local Durable backend.
+//
+// Measured (one process, the local Functions host started in-process on a free port with the Durable
+// extension and the fixture app test/fixtures/durable-app; clients are the official durable-functions
+// DurableClient over HTTP, i.e. the rpc routes a user's client function calls):
+//   - throughput: 1,000 instances started with startNew (up to 64 requests in flight), orchestrations/s
+//     from the first startNew to the last completion;
+//   - latency startNew → first activity running: the time from sending startNew to the first activity's
+//     handler being entered (in-process probe), one instance at a time (idle system), plus the same figure
+//     under the throughput load;
+//   - latency raiseEvent → orchestration resumed: instances of WaitThenHello wait for an event; the time
+//     from sending raiseEvent to the orchestrator code after `yield waitForExternalEvent` running (probe,
+//     non-replay only), one at a time.
+// Baseline (same process): the durable-functions replay engine alone, driven from in-memory history built
+// here (OrchestratorStarted/ExecutionStarted/TaskScheduled/TaskCompleted events, JSON round-tripped as a
+// host must), activities called inline, no storage, no HTTP: orchestrations/s.
+
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { DurableClient, OrchestrationContext } from 'durable-functions';
+import { createDurableExtension } from '../local/durable/index.js';
+import type { HostLogger } from '../local/functions-host/contracts.js';
+import { startHost } from '../local/functions-host/host.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const appDir = path.join(repoRoot, 'test/fixtures/durable-app');
+const resultsDir = path.join(repoRoot, 'bench/results');
+const require = createRequire(import.meta.url);
+
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1000);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
+const IN_FLIGHT = 64;
+
+interface Probe {
+  activityStarted(instanceId: string): void;
+  resumed(instanceId: string): void;
+}
+
+const silentLog: HostLogger = { info() {}, warn() {}, error() {} };
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+function summary(samples: number[]): { n: number; p50: number; p99: number; max: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { n: s.length, p50: r(percentile(s, 50)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? Number.NaN) };
+}
+
+function deferredMap() {
+  const waiters = new Map<string, (t: number) => void>();
+  const early = new Map<string, number>();
+  return {
+    hit(id: string) {
+      const t = performance.now();
+      const w = waiters.get(id);
+      if (w) {
+        waiters.delete(id);
+        w(t);
+      } else if (!early.has(id)) early.set(id, t);
+    },
+    wait(id: string): Promise<number> {
+      const t = early.get(id);
+      if (t !== undefined) {
+        early.delete(id);
+        return Promise.resolve(t);
+      }
+      return new Promise((resolve) => waiters.set(id, resolve));
+    },
+  };
+}
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+// ---------------------------------------------------------------- baseline: the replay engine alone
+
+function* helloSequence5(context: OrchestrationContext): Generator<unknown, string[], string> {
+  const cities = ['Tokyo', 'Seattle', 'London', 'Paris', 'Cairo'];
+  const out: string[] = [];
+  for (const city of cities) out.push(yield context.df.callActivity('SayHello', city));
+  return out;
+}
+
+interface EngineState {
+  isDone: boolean;
+  actions: { functionName?: string; input?: unknown }[][];
+  output?: unknown;
+}
+
+export async function baselineEngineOnly(n: number): Promise<{ orchestrationsPerSecond: number; episodes: number }> {
+  const { Orchestrator } = require('durable-functions/lib/src/orchestrations/Orchestrator.js') as {
+    Orchestrator: new (fn: unknown) => { listen(): (trigger: unknown, context: unknown) => Promise<EngineState> };
+  };
+  const { DummyOrchestrationContext } = require('durable-functions/lib/src/util/testingUtils.js') as {
+    DummyOrchestrationContext: new (name?: string, id?: string, log?: () => void) => unknown;
+  };
+  const handler = new Orchestrator(helloSequence5).listen();
+  let episodes = 0;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const instanceId = `base-${i}`;
+    const history: Record<string, unknown>[] = [];
+    let seq = 0;
+    let played = 0;
+    for (;;) {
+      const ts = new Date().toISOString();
+      const fresh: Record<string, unknown>[] = [{ EventType: 12, EventId: -1, IsPlayed: false, Timestamp: ts }];
+      if (history.length === 0) {
+        fresh.push({ EventType: 0, EventId: -1, IsPlayed: false, Timestamp: ts, Name: 'HelloSequence5', Input: null });
+      }
+      history.push(...fresh);
+      const trigger = JSON.parse(
+        JSON.stringify({
+          history,
+          instanceId,
+          isReplaying: played > 0,
+          parentInstanceId: null,
+          upperSchemaVersion: 1,
+          upperSchemaVersionNew: 2,
+          longRunningTimerIntervalDuration: '3.00:00:00',
+          maximumShortTimerDuration: '6.00:00:00',
+          defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+        }),
+      );
+      const state = await handler(trigger, new DummyOrchestrationContext('HelloSequence5', instanceId, () => {}));
+      episodes++;
+      for (const e of history) e.IsPlayed = true;
+      played = history.length;
+      if (state.isDone) break;
+      const actions = state.actions.flat();
+      const next = actions[actions.length - 1]!;
+      const id = seq++;
+      const input = typeof next.input === 'string' ? next.input : JSON.stringify(next.input);
+      history.push({
+        EventType: 4,
+        EventId: id,
+        IsPlayed: false,
+        Timestamp: ts,
+        Name: next.functionName,
+        Input: input,
+      });
+      const result = `Hello ${JSON.parse(input) as string}!`;
+      history.push({
+        EventType: 5,
+        EventId: -1,
+        IsPlayed: false,
+        Timestamp: new Date().toISOString(),
+        TaskScheduledId: id,
+        Result: JSON.stringify(result),
+      });
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { orchestrationsPerSecond: Math.round(n / seconds), episodes };
+}
+
+// ---------------------------------------------------------------- the local backend through the host
+
+export async function run(): Promise<Record<string, unknown>> {
+  const firstActivity = deferredMap();
+  const resumed = deferredMap();
+  const probe: Probe = { activityStarted: (id) => firstActivity.hit(id), resumed: (id) => resumed.hit(id) };
+  (globalThis as { __durableBenchProbe?: Probe }).__durableBenchProbe = probe;
+
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-durable-'));
+  const ext = createDurableExtension();
+  const host = await startHost({ appDir, port: 0, dataDir, extensions: [ext], log: silentLog });
+  const { DurableClient: Ctor } = require('durable-functions/lib/src/durableClient/DurableClient.js') as {
+    DurableClient: new (data: unknown) => DurableClient;
+  };
+  const client = new Ctor(JSON.parse(ext.inputBindingData({ type: 'durableClient', direction: 'in' }, 'bench').json!));
+  const backend = ext.backend!;
+
+  const completions = deferredMap();
+  const unsubscribe = backend.onStatusChange((row) => {
+    if (row.status === 'Completed' || row.status === 'Failed') completions.hit(row.instanceId);
+  });
+
+  try {
+    // warm-up (JIT, SQLite pages)
+    await pool(
+      Array.from({ length: 50 }, (_, i) => `warm-${i}`),
+      16,
+      async (id) => {
+        const done = completions.wait(id);
+        await client.startNew('HelloSequence5', { instanceId: id });
+        await done;
+      },
+    );
+
+    // 1. throughput + latency under load
+    const ids = Array.from({ length: INSTANCES }, (_, i) => `tp-${i}`);
+    const loadedLatency: number[] = [];
+    const allDone = Promise.all(ids.map((id) => completions.wait(id)));
+    const t0 = performance.now();
+    await pool(ids, IN_FLIGHT, async (id) => {
+      const sent = performance.now();
+      const first = firstActivity.wait(id);
+      await client.startNew('HelloSequence5', { instanceId: id });
+      void first.then((t) => loadedLatency.push(t - sent));
+    });
+    const ends = await allDone;
+    const elapsed = (Math.max(...ends) - t0) / 1000;
+    const throughput = Math.round(INSTANCES / elapsed);
+    const failed = ids.filter((id) => backend.getInstance(id)?.status !== 'Completed').length;
+
+    // 2. startNew → first activity, one at a time
+    const startLatency: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const id = `lat-${i}`;
+      const first = firstActivity.wait(id);
+      const done = completions.wait(id);
+      const sent = performance.now();
+      await client.startNew('HelloSequence5', { instanceId: id });
+      startLatency.push((await first) - sent);
+      await done;
+    }
+
+    // 3. raiseEvent → orchestration resumed, one at a time
+    const waiting = Array.from({ length: LATENCY_SAMPLES }, (_, i) => `ev-${i}`);
+    const runningIds = new Set<string>();
+    const allRunning = new Promise<void>((resolve) => {
+      const off = backend.onStatusChange((row) => {
+        if (row.instanceId.startsWith('ev-') && row.status === 'Running') runningIds.add(row.instanceId);
+        if (runningIds.size === waiting.length) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await pool(waiting, 16, async (id) => {
+      await client.startNew('WaitThenHello', { instanceId: id });
+    });
+    await allRunning;
+    const eventLatency: number[] = [];
+    for (const id of waiting) {
+      const r = resumed.wait(id);
+      const done = completions.wait(id);
+      const sent = performance.now();
+      await client.raiseEvent(id, 'Go', 'Bench');
+      eventLatency.push((await r) - sent);
+      await done;
+    }
+
+    // 4. baseline
+    const baseline = await baselineEngineOnly(INSTANCES);
+
+    const cpus = os.cpus();
+    const result = {
+      benchmark: 'durable-hello-sequence',
+      date: new Date().toISOString(),
+      machine: {
+        cpuModel: cpus[0]?.model ?? 'unknown',
+        cpuCount: cpus.length,
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+      },
+      workload: {
+        orchestration: 'HelloSequence5 (5 activities in sequence)',
+        instances: INSTANCES,
+        startNewInFlight: IN_FLIGHT,
+        latencySamples: LATENCY_SAMPLES,
+        client: 'durable-functions DurableClient over HTTP (rpc routes of the local host)',
+      },
+      backend: {
+        orchestrationsPerSecond: throughput,
+        failed,
+        startToFirstActivityMs: summary(startLatency),
+        startToFirstActivityUnderLoadMs: summary(loadedLatency),
+        raiseEventToResumeMs: summary(eventLatency),
+      },
+      baseline: {
+        description:
+          'durable-functions replay engine alone, in-process, in-memory history, inline activities (no storage, no HTTP)',
+        orchestrationsPerSecond: baseline.orchestrationsPerSecond,
+        episodes: baseline.episodes,
+      },
+      ratioVsBaseline: Math.round((throughput / baseline.orchestrationsPerSecond) * 1000) / 1000,
+      targets: {
+        orchestrationsPerSecond: '>= 300',
+        p99StartToFirstActivityMs: '<= 50',
+        p99RaiseEventToResumeMs: '<= 50',
+      },
+    };
+    return result;
+  } finally {
+    unsubscribe();
+    await host.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const MARK_START = '<!-- durable-hello-sequence:start -->';
+const MARK_END = '<!-- durable-hello-sequence:end -->';
+
+async function writeResults(result: Record<string, unknown>): Promise<void> {
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(path.join(resultsDir, 'durable-hello-sequence.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const b = result.backend as {
+    orchestrationsPerSecond: number;
+    startToFirstActivityMs: { p50: number; p99: number };
+    startToFirstActivityUnderLoadMs: { p50: number; p99: number };
+    raiseEventToResumeMs: { p50: number; p99: number };
+  };
+  const base = result.baseline as { orchestrationsPerSecond: number };
+  const m = result.machine as { cpuModel: string; cpuCount: number; node: string };
+  const section = [
+    MARK_START,
+    '## durable-hello-sequence',
+    '',
+    `HelloSequence5 on the local Durable backend (SQLite WAL, real replay engine, durable client over HTTP).`,
+    `Machine: ${m.cpuModel} × ${m.cpuCount}, Node ${m.node}; ${String(result.date)}.`,
+    '',
+    '| metric | local backend | baseline (replay engine alone) | target |',
+    '|---|---|---|---|',
+    `| orchestrations/s (${(result.workload as { instances: number }).instances} instances) | ${b.orchestrationsPerSecond} | ${base.orchestrationsPerSecond} | ≥ 300 |`,
+    `| ratio vs baseline | ${String(result.ratioVsBaseline)} | 1 | |`,
+    `| startNew → first activity p50 / p99 (idle) | ${b.startToFirstActivityMs.p50} / ${b.startToFirstActivityMs.p99} ms | | p99 ≤ 50 ms |`,
+    `| startNew → first activity p50 / p99 (under the 1,000-instance load) | ${b.startToFirstActivityUnderLoadMs.p50} / ${b.startToFirstActivityUnderLoadMs.p99} ms | | |`,
+    `| raiseEvent → orchestration resumed p50 / p99 | ${b.raiseEventToResumeMs.p50} / ${b.raiseEventToResumeMs.p99} ms | | p99 ≤ 50 ms |`,
+    '',
+    'Details and method: `bench/durable-hello-sequence.ts`; raw figures: `durable-hello-sequence.json`.',
+    MARK_END,
+  ].join('\n');
+  const readme = path.join(resultsDir, 'README.md');
+  let text = '';
+  try {
+    text = await readFile(readme, 'utf8');
+  } catch {
+    text = '# Benchmark results\n';
+  }
+  const s = text.indexOf(MARK_START);
+  const e = text.indexOf(MARK_END);
+  text =
+    s >= 0 && e > s
+      ? `${text.slice(0, s)}${section}${text.slice(e + MARK_END.length)}`
+      : `${text.trimEnd()}\n\n${section}\n`;
+  await writeFile(readme, text);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const result = await run();
+  await writeResults(result);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.exit(0);
+}
+
+export { writeResults };
