@@ -28,24 +28,50 @@ export async function deliverEvent(
     'aeg-data-version': entry.dataVersion,
   };
   const body = cloud ? entry.payload : `[${entry.payload}]`;
+  const scoped = scopedAbort(signal, timeoutMs);
   try {
     const res = await fetch(sub.endpoint, {
       method: 'POST',
       headers,
       body,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+      signal: scoped.signal,
     });
     // Drain so the connection can be reused; the body's content does not matter to Event Grid.
     await res.arrayBuffer().catch(() => undefined);
     return { status: res.status, error: res.ok ? undefined : `HTTP ${res.status}` };
   } catch (err) {
-    return { status: undefined, error: describeFetchError(err) };
+    return { status: undefined, error: scoped.timedOut() ? 'TimedOut' : describeFetchError(err) };
+  } finally {
+    scoped.dispose();
   }
+}
+
+/**
+ * An abort signal for one request: fires on the parent (shutdown) or after timeoutMs. Disposed after the
+ * request so nothing stays registered on the long-lived parent signal.
+ */
+export function scopedAbort(parent: AbortSignal, timeoutMs: number) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onParent = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onParent, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error('TimedOut'));
+  }, timeoutMs);
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onParent);
+    },
+  };
 }
 
 export function describeFetchError(err: unknown): string {
   if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'TimedOut';
     const cause = (err as Error & { cause?: unknown }).cause;
     if (cause instanceof Error) return `${err.message}: ${cause.message}`;
     return err.message;

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Logger } from 'pino';
 import { type BlobChange, blobCreatedEvent, blobDeletedEvent, formatSequencer, storageTopic } from './blob-events.js';
-import { BlobWatcher } from './blob-watcher.js';
+import { BlobWatcher, watchAzuriteWrites } from './blob-watcher.js';
 import {
   customTopicId,
   type EmulatorConfig,
@@ -31,6 +31,8 @@ export interface EmulatorOptions {
   /** The key publishers must present in aeg-sas-key (or sign aeg-sas-token with). */
   topicKey: string;
   log: Logger;
+  /** Azurite's --location: when given, its blob writes wake the watcher early (see watchAzuriteWrites). */
+  azuriteLocation?: string;
 }
 
 export interface RunningEmulator {
@@ -192,10 +194,15 @@ export async function startEventGridEmulator(o: EmulatorOptions): Promise<Runnin
   if (containers.size === 0) ready = true;
   dispatcher.start();
   watcher.start();
+  const writeHints =
+    o.azuriteLocation && containers.size > 0
+      ? watchAzuriteWrites(o.azuriteLocation, () => watcher.hint(), log)
+      : undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      writeHints?.close();
       await watcher.stop();
       await dispatcher.stop(1000);
       server.closeAllConnections();

@@ -1,5 +1,5 @@
 // Entry point run by the local stack supervisor:
-//   node dist/local/eventgrid/main.js --port <n> --data-dir <dir> --config <subscriptions.json>
+//   node dist/local/eventgrid/main.js --port <n> --data-dir <dir> --config <subscriptions.json> [--azurite-location <dir>]
 // env: AzureWebJobsStorage (Azurite connection string), EVENTGRID_TOPIC_KEY (key publishers must present).
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -14,6 +14,8 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       config: { type: 'string' },
+      // Optional: Azurite's --location, for early listings on blob writes (polling alone works without it).
+      'azurite-location': { type: 'string' },
     },
     strict: true,
   });
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     storageConnectionString: storage,
     topicKey,
     log,
+    azuriteLocation: values['azurite-location'],
   });
 }
 

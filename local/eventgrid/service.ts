@@ -51,6 +51,8 @@ export function eventGridService(options: {
   topicKey: string;
   /** Azurite at least: the first listing of each watched container is the readiness condition. */
   after?: string[];
+  /** Azurite's --location (default: where azuriteService puts it), for early listings on writes. */
+  azuriteLocation?: string;
 }): ServiceSpec {
   return {
     name: 'eventgrid',
@@ -62,6 +64,8 @@ export function eventGridService(options: {
       eventGridDataDir(options.dataDir),
       '--config',
       options.configPath,
+      '--azurite-location',
+      options.azuriteLocation ?? join(options.dataDir, 'azurite'),
     ],
     env: { AzureWebJobsStorage: options.storageConnectionString, EVENTGRID_TOPIC_KEY: options.topicKey },
     ports: [{ port: options.port, option: '--eventgrid-port or --base-port' }],

@@ -6,7 +6,7 @@
 //   answers 200 with WebHook-Allowed-Origin set to that origin (or *).
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from './config.js';
-import { describeFetchError } from './deliver-event.js';
+import { describeFetchError, scopedAbort } from './deliver-event.js';
 
 export const WEBHOOK_REQUEST_ORIGIN = 'eventgrid.azure.net';
 
@@ -21,13 +21,15 @@ export interface HandshakeRequest {
 export type HandshakeResult = { ok: true } | { ok: false; detail: string };
 
 export async function validateSubscription(sub: Subscription, req: HandshakeRequest): Promise<HandshakeResult> {
-  const signal = AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]);
+  const scoped = scopedAbort(req.signal, req.timeoutMs);
   try {
     return sub.schema === 'CloudEventSchemaV1_0'
-      ? await cloudEventsPreflight(sub, signal)
-      : await eventGridHandshake(sub, req, signal);
+      ? await cloudEventsPreflight(sub, scoped.signal)
+      : await eventGridHandshake(sub, req, scoped.signal);
   } catch (err) {
-    return { ok: false, detail: describeFetchError(err) };
+    return { ok: false, detail: scoped.timedOut() ? 'TimedOut' : describeFetchError(err) };
+  } finally {
+    scoped.dispose();
   }
 }
 

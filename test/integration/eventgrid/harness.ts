@@ -53,13 +53,19 @@ export async function waitFor<T>(
 
 export interface Azurite {
   connectionString: string;
+  /** Azurite's --location directory. */
+  location: string;
   stop: () => Promise<void>;
 }
 
 /** Azurite from the shared test stack (its own data dir and free ports); dispose() deletes its data. */
 export async function startAzurite(): Promise<Azurite> {
   const stack = await startTestStack({ services: ['azurite'] });
-  return { connectionString: stack.descriptor.storage.connectionString, stop: () => stack.dispose() };
+  return {
+    connectionString: stack.descriptor.storage.connectionString,
+    location: join(stack.dataDir, 'azurite'),
+    stop: () => stack.dispose(),
+  };
 }
 
 export interface EmulatorProcess {
@@ -82,11 +88,21 @@ export async function startEmulator(o: {
   configPath: string;
   connectionString: string;
   port?: number;
+  azuriteLocation?: string;
 }): Promise<EmulatorProcess> {
   const port = o.port ?? (await freePort());
   const child: ChildProcess = spawn(
     process.execPath,
-    [emulatorMain, '--port', String(port), '--data-dir', o.dataDir, '--config', o.configPath],
+    [
+      emulatorMain,
+      '--port',
+      String(port),
+      '--data-dir',
+      o.dataDir,
+      '--config',
+      o.configPath,
+      ...(o.azuriteLocation ? ['--azurite-location', o.azuriteLocation] : []),
+    ],
     {
       env: { ...process.env, AzureWebJobsStorage: o.connectionString, EVENTGRID_TOPIC_KEY: TOPIC_KEY },
       stdio: ['ignore', 'pipe', 'inherit'],
