@@ -3,6 +3,7 @@
 // HTTP surface (matched in this order):
 //   GET  /admin/host/status                         readiness → 200 {"state":"Running"}; 503 {"state":"Initialized"}
 //                                                   while starting. No key from loopback (Azure: master key).
+//   *    /admin/functions[/{name}]                  list / describe / run functions (master key), admin-api.ts
 //   *    <extension.httpPathPrefixes>                extension.handleHttp (key: <x>_extension or master under
 //                                                   /runtime/webhooks/<x>/; other prefixes keyless, loopback rpc)
 //   *    /runtime/webhooks/eventgrid?functionName=   eventGrid triggers   (key: eventgrid_extension or master)
@@ -12,6 +13,7 @@
 // extension prefixes are served from start until the extensions have been stopped.
 
 import path from 'node:path';
+import { ADMIN_FUNCTIONS_PATH, createAdminApi } from './admin-api.js';
 import { BLOBS_SYSTEM_KEY, BLOBS_WEBHOOK_PATH, createBlobWebhook } from './blob-trigger.js';
 import type {
   ExtensionHttpRequest,
@@ -33,7 +35,8 @@ import { createTimerScheduler, type TimerScheduler } from './timer-trigger.js';
 
 export const STATUS_PATH = '/admin/host/status';
 const WEBHOOKS_PREFIX = '/runtime/webhooks/';
-const DEFAULT_DRAIN_MS = 5_000;
+// The stack supervisor allows 5 s before it kills a child: drain 4 s, leaving time to stop extensions.
+const DEFAULT_DRAIN_MS = 4_000;
 
 export interface StartHostOptions {
   appDir: string;
@@ -42,7 +45,7 @@ export interface StartHostOptions {
   dataDir: string;
   extensions?: readonly HostExtension[];
   log: HostLogger;
-  /** How long stop() waits for in-flight invocations (default 5 s). */
+  /** How long stop() waits for in-flight invocations (default 4 s). */
   drainTimeoutMs?: number;
 }
 
@@ -131,6 +134,8 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   const httpTriggers = createHttpTriggerDispatcher({ ...deps, routePrefix: routePrefixOf(app.hostJson) });
   const eventGrid = createEventGridWebhook(deps);
   const blobs = createBlobWebhook(deps);
+  let baseUrl = '';
+  const admin = createAdminApi({ ...deps, baseUrl: () => baseUrl, routePrefix: routePrefixOf(app.hostJson) });
   let state: 'Initialized' | 'Running' | 'Stopping' = 'Initialized';
   let extensionsStopped = false;
 
@@ -166,6 +171,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
       };
     }
     if (state !== 'Running') return jsonResponse(503, { error: { message: `The host is ${state}` } });
+    if (lower === ADMIN_FUNCTIONS_PATH || lower.startsWith(`${ADMIN_FUNCTIONS_PATH}/`)) return admin(req);
     if (lower === EVENTGRID_WEBHOOK_PATH || lower === `${EVENTGRID_WEBHOOK_PATH}/`) return eventGrid(req);
     if (lower === BLOBS_WEBHOOK_PATH || lower === `${BLOBS_WEBHOOK_PATH}/`) return blobs(req);
     if (httpTriggers.owns(req.rawPath)) return httpTriggers.handle(req);
@@ -178,7 +184,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   }
 
   const server = await startHttpServer(options.port, route, log);
-  const baseUrl = `http://127.0.0.1:${server.port}`;
+  baseUrl = `http://127.0.0.1:${server.port}`;
 
   const started: HostExtension[] = [];
   const listeners: QueueListener[] = [];

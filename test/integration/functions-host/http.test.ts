@@ -141,3 +141,26 @@ test('stdout is JSON lines, including context.log and console output of the app'
   );
   assert.ok(logs.some((l) => l.msg === 'console output from hello' && l.source === 'console'));
 });
+
+test('admin API: GET /admin/functions lists functions with their bindings (master key only)', async () => {
+  assert.equal((await fetch(url('/admin/functions'))).status, 401);
+  assert.equal((await fetch(url(`/admin/functions?code=${host.keys.functionKeys.default}`))).status, 401);
+  const res = await fetch(url('/admin/functions'), { headers: { 'x-functions-key': host.keys.masterKey } });
+  assert.equal(res.status, 200);
+  const list = (await res.json()) as {
+    name: string;
+    invoke_url_template: string | null;
+    config: { bindings: { type: string; direction: string; path?: string; source?: string }[] };
+  }[];
+  const manifest = list.find((f) => f.name === 'onManifest');
+  assert.ok(manifest);
+  const trigger = manifest.config.bindings.find((b) => b.type === 'blobTrigger');
+  assert.equal(trigger?.direction, 'in');
+  assert.equal(trigger?.path, 'manifests/{name}');
+  assert.equal(trigger?.source, 'EventGrid');
+  assert.ok(manifest.config.bindings.some((b) => b.type === 'blob' && b.direction === 'out'));
+  assert.equal(list.find((f) => f.name === 'hello')?.invoke_url_template, `${host.baseUrl}/api/hello/{name}`);
+  const one = await fetch(url(`/admin/functions/secret?code=${host.keys.masterKey}`));
+  assert.equal(((await one.json()) as { name: string }).name, 'secret');
+  assert.equal((await fetch(url(`/admin/functions/nope?code=${host.keys.masterKey}`))).status, 404);
+});

@@ -62,6 +62,20 @@ test('timer: runOnStartup fires once at start with isPastDue false', async () =>
   assert.deepEqual(fired.schedule, { adjustForDST: true });
 });
 
+test('admin API: POST /admin/functions/<timer> runs a non-HTTP function once (202)', async () => {
+  const before = await waitFor('timers/startup.json', () => readJson('timers', 'startup.json'));
+  const res = await fetch(`${host.baseUrl}/admin/functions/startupTimer`, {
+    method: 'POST',
+    headers: { 'x-functions-key': host.keys.masterKey, 'content-type': 'application/json' },
+    body: JSON.stringify({ input: '' }),
+  });
+  assert.equal(res.status, 202);
+  await waitFor('the timer to run again', async () => {
+    const now = await readJson('timers', 'startup.json');
+    return now !== undefined && now.at !== before.at;
+  });
+});
+
 test('eventgrid: the system key (or master key) is required', async () => {
   const noKey = await post('/runtime/webhooks/eventgrid?functionName=onGridEvent', [gridEvent({})], NOTIFY);
   assert.equal(noKey.status, 401);
