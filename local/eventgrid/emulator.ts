@@ -1,25 +1,17 @@
 // Wires the emulator together: store, blob watcher, topic endpoint, dispatcher. The one place that knows
 // every part; main.ts only parses arguments and handles signals.
-import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Logger } from 'pino';
-import { type BlobChange, blobCreatedEvent, blobDeletedEvent, formatSequencer, storageTopic } from './blob-events.js';
+import { announceBlobChanges } from './announce-blob-changes.js';
+import { type BlobChange, storageTopic } from './blob-events.js';
 import { BlobWatcher, watchAzuriteWrites } from './blob-watcher.js';
-import {
-  customTopicId,
-  type EmulatorConfig,
-  type Subscription,
-  type SubscriptionSource,
-  watchedContainers,
-} from './config.js';
+import { customTopicId, type EmulatorConfig, watchedContainers } from './config.js';
 import { Dispatcher } from './dispatcher.js';
-import { type AnyEvent, convertTo, dataVersionOf } from './event-schemas.js';
-import { matchesFilter } from './filters.js';
+import { fanOut } from './fan-out.js';
 import { publishEvents } from './publish-events.js';
 import { listen } from './server.js';
 import { SqliteEventGridStore } from './sqlite-store.js';
-import type { NewDelivery } from './store.js';
 
 export interface EmulatorOptions {
   /** 0 picks a free port. */
@@ -42,34 +34,6 @@ export interface RunningEmulator {
   /** Resolves once every watched container was listed once (the point from which writes are announced). */
   ready: Promise<void>;
   stop: () => Promise<void>;
-}
-
-function sourceKey(source: SubscriptionSource): string {
-  return source.type === 'container' ? `container:${source.name}` : 'topic';
-}
-
-/** Which subscriptions get which events, each already converted to the subscription's schema. */
-export function fanOut(
-  subs: readonly Subscription[],
-  key: string,
-  events: readonly AnyEvent[],
-  now: Date,
-): NewDelivery[] {
-  const out: NewDelivery[] = [];
-  for (const sub of subs) {
-    if (sourceKey(sub.source) !== key) continue;
-    for (const e of events) {
-      if (!matchesFilter(sub.filter, e)) continue;
-      const converted = convertTo(sub.schema, e, now);
-      out.push({
-        subscription: sub.name,
-        eventId: converted.event.id,
-        payload: JSON.stringify(converted.event),
-        dataVersion: dataVersionOf(converted),
-      });
-    }
-  }
-  return out;
 }
 
 export async function startEventGridEmulator(o: EmulatorOptions): Promise<RunningEmulator> {
@@ -96,45 +60,12 @@ export async function startEventGridEmulator(o: EmulatorOptions): Promise<Runnin
   });
 
   const commitBlobChanges = (container: string, changes: BlobChange[]): void => {
-    const announced = changes.filter((c) => c.kind !== 'touched');
-    const now = new Date();
-    const firstSequencer = announced.length > 0 ? store.allocateSequencers(announced.length) : 0;
     const client = containers.get(container);
-    const events: AnyEvent[] = announced.map((change, i) => {
-      const ctx = {
-        topic: blobTopic,
-        account,
-        container,
-        url: client ? client.getBlobClient(change.blob.name).url : '',
-        sequencer: formatSequencer(firstSequencer + i),
-        eventTime: now.toISOString(),
-        requestId: randomUUID(),
-      };
-      const event = change.kind === 'created' ? blobCreatedEvent(change.blob, ctx) : blobDeletedEvent(change.blob, ctx);
-      return { schema: 'EventGridSchema', event };
-    });
-    const deliveries = fanOut(config.subscriptions, `container:${container}`, events, now);
-    store.commitBlobChanges(
-      {
-        container,
-        upserts: changes.filter((c) => c.kind !== 'deleted').map((c) => c.blob),
-        deletes: changes.filter((c) => c.kind === 'deleted').map((c) => c.blob.name),
-        deliveries,
-      },
-      now.getTime(),
+    const queued = announceBlobChanges(
+      { store, subscriptions: config.subscriptions, topic: blobTopic, account, log },
+      { container, changes, urlOf: (name) => (client ? client.getBlobClient(name).url : '') },
     );
-    for (const e of events) {
-      log.info(
-        {
-          container,
-          eventType: e.schema === 'EventGridSchema' ? e.event.eventType : '',
-          subject: e.event.subject,
-          deliveries: deliveries.filter((d) => d.eventId === e.event.id).length,
-        },
-        'blob event',
-      );
-    }
-    if (deliveries.length > 0) dispatcher.kick();
+    if (queued > 0) dispatcher.kick();
   };
 
   const watcher = new BlobWatcher({

@@ -10,6 +10,7 @@ import {
 } from '../../../local/eventgrid/blob-events.js';
 import { parseConfig } from '../../../local/eventgrid/config.js';
 import { convertTo, type EventGridEvent, parseEventGridBatch } from '../../../local/eventgrid/event-schemas.js';
+import { fanOut } from '../../../local/eventgrid/fan-out.js';
 import { matchesFilter } from '../../../local/eventgrid/filters.js';
 import {
   AZURE_DEFAULT_RETRY_POLICY,
@@ -172,5 +173,42 @@ test('config: defaults, and errors that name the field', () => {
         ],
       }),
     /duplicate/,
+  );
+});
+
+test('fan-out: per source, filtered, converted to each subscription’s schema', () => {
+  const c = parseConfig({
+    subscriptions: [
+      { name: 'eg-sub', source: { type: 'topic' }, endpoint: 'http://h/a', filter: { subjectBeginsWith: '/vm/' } },
+      { name: 'ce-sub', source: { type: 'topic' }, endpoint: 'http://h/b', schema: 'CloudEventSchemaV1_0' },
+      { name: 'blob-sub', source: { type: 'container', name: 'manifests' }, endpoint: 'http://h/c' },
+    ],
+  });
+  const event: EventGridEvent = {
+    id: 'e1',
+    topic: '/t',
+    subject: '/vm/1',
+    eventType: 'T',
+    eventTime: '2026-01-01T00:00:00Z',
+    data: {},
+    dataVersion: '3',
+    metadataVersion: '1',
+  };
+  const out = fanOut(c.subscriptions, 'topic', [{ schema: 'EventGridSchema', event }], new Date());
+  assert.deepEqual(
+    out.map((d) => [d.subscription, d.dataVersion, (JSON.parse(d.payload) as { specversion?: string }).specversion]),
+    [
+      ['eg-sub', '3', undefined],
+      ['ce-sub', '', '1.0'],
+    ],
+  );
+  assert.equal(
+    fanOut(c.subscriptions, 'topic', [{ schema: 'EventGridSchema', event: { ...event, subject: '/x' } }], new Date())
+      .length,
+    1,
+  );
+  assert.equal(
+    fanOut(c.subscriptions, 'container:other', [{ schema: 'EventGridSchema', event }], new Date()).length,
+    0,
   );
 });
