@@ -11,11 +11,10 @@ export function resolveAppSettingRefs(value: string, env: NodeJS.ProcessEnv = pr
 
 export function storageConnectionString(connection: unknown, env: NodeJS.ProcessEnv = process.env): string {
   const name = typeof connection === 'string' && connection.trim() !== '' ? connection.trim() : 'AzureWebJobsStorage';
-  const value = env[name] ?? env[`AzureWebJobs${name}`];
+  const candidates = name.startsWith('AzureWebJobs') ? [name] : [name, `AzureWebJobs${name}`];
+  const value = candidates.map((c) => env[c]).find((v) => v !== undefined && v !== '');
   if (!value) {
-    throw new Error(
-      `The storage connection app setting "${name}" is not set (looked for ${name} and AzureWebJobs${name})`,
-    );
+    throw new Error(`The storage connection app setting "${name}" is not set (looked for ${candidates.join(', ')})`);
   }
   return value;
 }

@@ -196,6 +196,13 @@ export function createQueueListener(deps: {
           await idle.sleep(settings.idlePollMs);
           continue;
         }
+        if (abort.signal.aborted) {
+          // Stopped while receiving: hand the messages back instead of starting work.
+          await Promise.allSettled(
+            res.receivedMessageItems.map((m) => queue.updateMessage(m.messageId, m.popReceipt, undefined, 0)),
+          );
+          break;
+        }
         for (const msg of res.receivedMessageItems) {
           inFlight++;
           processMessage(msg, queue)
