@@ -61,6 +61,7 @@ async function deadLetters(dir: string, name: string): Promise<Record<string, un
 before(async () => {
   receiver = new WebhookReceiver();
   await receiver.start();
+  receiver.setManualValidation('manual-check');
   dataDir = await tempDir('retry-data');
   const configPath = await writeConfig(dataDir, {
     // 10 s → 10 ms, 30 s → 30 ms, 1 min → 60 ms …
@@ -70,6 +71,7 @@ before(async () => {
       subscription('rejecting'),
       subscription('too-large'),
       subscription('always-down', { retryPolicy: { maxDeliveryAttempts: 4 } }),
+      subscription('manual-check'),
     ],
   });
   emulator = await startEmulator({ dataDir, configPath, connectionString: NO_STORAGE });
@@ -79,6 +81,14 @@ after(async () => {
   await emulator?.stop();
   await receiver?.stop();
   await removeTempDirs();
+});
+
+test('an endpoint can validate by GETting the validationUrl', async () => {
+  const id = await publish(emulator.port, '/manual-check/one');
+  const d = await waitFor('delivery after manual validation', () => receiver.notifications('manual-check')[0]);
+  assert.equal(eventOf(d).id, id);
+  const [handshake] = receiver.to('manual-check');
+  assert.equal(handshake?.headers['aeg-event-type'], 'SubscriptionValidation');
 });
 
 test('500 twice, then delivered on the third attempt with aeg-delivery-count', async () => {

@@ -158,6 +158,7 @@ export class WebhookReceiver {
   readonly requests: ReceivedRequest[] = [];
   private readonly scripted = new Map<string, number[]>();
   private readonly refuseValidation = new Set<string>();
+  private readonly manualValidation = new Set<string>();
   private server: Server | undefined;
   port = 0;
 
@@ -176,7 +177,13 @@ export class WebhookReceiver {
         }
         if (req.headers['aeg-event-type'] === 'SubscriptionValidation') {
           if (this.refuseValidation.has(path)) return void res.writeHead(403).end();
-          const [event] = JSON.parse(body) as { data: { validationCode: string } }[];
+          const [event] = JSON.parse(body) as { data: { validationCode: string; validationUrl: string } }[];
+          if (this.manualValidation.has(path) && event) {
+            // The "manual" handshake: acknowledge without the code, then GET the validationUrl.
+            res.writeHead(200).end();
+            void fetch(event.data.validationUrl).then((r) => r.arrayBuffer());
+            return;
+          }
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ validationResponse: event?.data.validationCode }));
           return;
@@ -202,6 +209,11 @@ export class WebhookReceiver {
   setRefuseValidation(name: string, refuse: boolean): void {
     if (refuse) this.refuseValidation.add(`/hooks/${name}`);
     else this.refuseValidation.delete(`/hooks/${name}`);
+  }
+
+  /** Validate /hooks/<name> by GETting the validationUrl instead of echoing the code. */
+  setManualValidation(name: string): void {
+    this.manualValidation.add(`/hooks/${name}`);
   }
 
   to(name: string): ReceivedRequest[] {

@@ -242,3 +242,19 @@ test('publish → webhook latency (measured)', async () => {
   );
   assert.ok(p(0.5) < 250, `median latency ${p(0.5)} ms`);
 });
+
+test('diagnostics and the manual validationUrl', async () => {
+  const base = `http://127.0.0.1:${emulator.port}`;
+  const subs = (await (await fetch(`${base}/api/subscriptions`)).json()) as { name: string; validated: boolean }[];
+  assert.deepEqual(
+    subs.map((s) => [s.name, s.validated]),
+    [
+      ['vm-actions', true],
+      ['vm-health-ce', true],
+      ['everything', true],
+    ],
+  );
+  assert.equal((await fetch(`${base}/eventsubscriptions/vm-actions/validate?id=wrong`)).status, 400);
+  assert.equal((await fetch(`${base}/nope`)).status, 404);
+  assert.equal((await fetch(`${base}/api/events`)).status, 405);
+});
