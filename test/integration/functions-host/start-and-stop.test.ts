@@ -30,7 +30,7 @@ test('an app with a syntax error fails start with a clear message and exit code 
   );
 });
 
-test('an unsupported binding type fails start naming the function and the type', async () => {
+test('unsupported trigger and binding types fail start naming each function and type', async () => {
   const r = await runHostExpectingExit([
     '--app',
     badBindingApp,
@@ -42,6 +42,7 @@ test('an unsupported binding type fails start naming the function and the type',
   ]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /Function "sendToBus": unsupported output binding type "serviceBus"/);
+  assert.match(r.stderr, /Function "fromBus": unsupported trigger type "serviceBusTrigger"/);
 });
 
 test('a missing entry point and missing arguments are clear start errors', async () => {
