@@ -3,6 +3,7 @@
 // env: AzureWebJobsStorage (Azurite connection string), EVENTGRID_TOPIC_KEY (key publishers must present).
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { exitWhenParentDies } from '../stack/lifeline.js';
 import { loadConfig } from './config.js';
 import { type RunningEmulator, startEventGridEmulator } from './emulator.js';
 
@@ -33,29 +34,34 @@ async function main(): Promise<void> {
   // Handlers go in before anything starts, so a stop requested during start-up is still a clean exit 0
   // (SQLite commits are atomic, so stopping mid-start leaves nothing half-written).
   let emulator: RunningEmulator | undefined;
-  let exiting = false;
-  const shutdown = (signal: string) => {
-    if (exiting) return;
-    exiting = true;
-    log.info({ signal }, 'stopping');
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'stopping');
+      await emulator?.stop();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: string) => {
     // The supervisor expects an exit within a couple of seconds; everything is already persisted, so a
     // hard stop after 2 s loses nothing but in-flight attempts (which are redelivered on the next start).
     setTimeout(() => {
       log.warn('stop took too long; exiting');
       process.exit(0);
     }, 2000).unref();
-    (emulator?.stop() ?? Promise.resolve())
-      .then(() => {
-        log.info('stopped');
-        process.exit(0);
-      })
-      .catch((err: unknown) => {
+    stop(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
         log.error({ err }, 'stop failed');
         process.exit(1);
-      });
+      },
+    );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  // Killed supervisor (even with SIGKILL): the IPC channel closes and we go too.
+  exitWhenParentDies(() => stop('parent exited'), 2000);
 
   const config = await loadConfig(configPath);
   emulator = await startEventGridEmulator({

@@ -105,7 +105,8 @@ export async function startEmulator(o: {
     ],
     {
       env: { ...process.env, AzureWebJobsStorage: o.connectionString, EVENTGRID_TOPIC_KEY: TOPIC_KEY },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      // The IPC channel is the stack's lifeline: the emulator exits if this test process dies.
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     },
   );
   const logs: Record<string, unknown>[] = [];
