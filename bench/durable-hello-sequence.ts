@@ -21,10 +21,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { DurableClient, OrchestrationContext } from 'durable-functions';
+import { Worker } from 'node:worker_threads';
+import type { OrchestrationContext } from 'durable-functions';
 import { createDurableExtension } from '../local/durable/index.js';
 import type { HostLogger } from '../local/functions-host/contracts.js';
 import { startHost } from '../local/functions-host/host.js';
+import { type ClientCommand, type ClientReply, nowAbs } from './durable-client-worker.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const appDir = path.join(repoRoot, 'test/fixtures/durable-app');
@@ -59,7 +61,7 @@ function deferredMap() {
   const early = new Map<string, number>();
   return {
     hit(id: string) {
-      const t = performance.now();
+      const t = nowAbs();
       const w = waiters.get(id);
       if (w) {
         waiters.delete(id);
@@ -172,6 +174,42 @@ export async function baselineEngineOnly(n: number): Promise<{ orchestrationsPer
 
 // ---------------------------------------------------------------- the local backend through the host
 
+/** Talks to the client worker: one command at a time, except startMany which streams `sent` replies. */
+class ClientWorker {
+  private readonly worker: Worker;
+  private waiting: ((r: ClientReply) => void) | undefined;
+  onSent: ((id: string, at: number) => void) | undefined;
+
+  constructor(clientData: unknown) {
+    this.worker = new Worker(new URL('./durable-client-worker.js', import.meta.url), { workerData: { clientData } });
+    this.worker.on('message', (r: ClientReply) => {
+      if (r.op === 'sent') this.onSent?.(r.id, r.at);
+      else {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w?.(r);
+      }
+    });
+  }
+
+  request(cmd: ClientCommand): Promise<ClientReply> {
+    return new Promise((resolve, reject) => {
+      this.waiting = (r) => (r.op === 'error' ? reject(new Error(r.message)) : resolve(r));
+      this.worker.postMessage(cmd);
+    });
+  }
+
+  async at(cmd: ClientCommand): Promise<number> {
+    const r = await this.request(cmd);
+    if (r.op !== 'ok') throw new Error(`unexpected reply ${r.op}`);
+    return r.at;
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const firstActivity = deferredMap();
   const resumed = deferredMap();
@@ -181,10 +219,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-durable-'));
   const ext = createDurableExtension();
   const host = await startHost({ appDir, port: 0, dataDir, extensions: [ext], log: silentLog });
-  const { DurableClient: Ctor } = require('durable-functions/lib/src/durableClient/DurableClient.js') as {
-    DurableClient: new (data: unknown) => DurableClient;
-  };
-  const client = new Ctor(JSON.parse(ext.inputBindingData({ type: 'durableClient', direction: 'in' }, 'bench').json!));
+  const clientData = JSON.parse(ext.inputBindingData({ type: 'durableClient', direction: 'in' }, 'bench').json!);
+  const client = new ClientWorker(clientData);
   const backend = ext.backend!;
 
   const completions = deferredMap();
@@ -194,29 +230,24 @@ export async function run(): Promise<Record<string, unknown>> {
 
   try {
     // warm-up (JIT, SQLite pages)
-    await pool(
-      Array.from({ length: 50 }, (_, i) => `warm-${i}`),
-      16,
-      async (id) => {
-        const done = completions.wait(id);
-        await client.startNew('HelloSequence5', { instanceId: id });
-        await done;
-      },
-    );
+    const warm = Array.from({ length: 100 }, (_, i) => `warm-${i}`);
+    const warmDone = Promise.all(warm.map((id) => completions.wait(id)));
+    await client.request({ op: 'startMany', name: 'HelloSequence5', ids: warm, inFlight: 16 });
+    await warmDone;
 
-    // 1. throughput + latency under load
+    // 1. throughput (+ startNew → first activity under that load)
     const ids = Array.from({ length: INSTANCES }, (_, i) => `tp-${i}`);
     const loadedLatency: number[] = [];
     const allDone = Promise.all(ids.map((id) => completions.wait(id)));
-    const t0 = performance.now();
-    await pool(ids, IN_FLIGHT, async (id) => {
-      const sent = performance.now();
-      const first = firstActivity.wait(id);
-      await client.startNew('HelloSequence5', { instanceId: id });
-      void first.then((t) => loadedLatency.push(t - sent));
-    });
+    let firstSent = Number.POSITIVE_INFINITY;
+    client.onSent = (id, at) => {
+      firstSent = Math.min(firstSent, at);
+      void firstActivity.wait(id).then((t) => loadedLatency.push(t - at));
+    };
+    await client.request({ op: 'startMany', name: 'HelloSequence5', ids, inFlight: IN_FLIGHT });
     const ends = await allDone;
-    const elapsed = (Math.max(...ends) - t0) / 1000;
+    client.onSent = undefined;
+    const elapsed = (Math.max(...ends) - firstSent) / 1000;
     const throughput = Math.round(INSTANCES / elapsed);
     const failed = ids.filter((id) => backend.getInstance(id)?.status !== 'Completed').length;
 
@@ -226,8 +257,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const id = `lat-${i}`;
       const first = firstActivity.wait(id);
       const done = completions.wait(id);
-      const sent = performance.now();
-      await client.startNew('HelloSequence5', { instanceId: id });
+      const sent = await client.at({ op: 'startOne', name: 'HelloSequence5', id });
       startLatency.push((await first) - sent);
       await done;
     }
@@ -244,25 +274,25 @@ export async function run(): Promise<Record<string, unknown>> {
         }
       });
     });
-    await pool(waiting, 16, async (id) => {
-      await client.startNew('WaitThenHello', { instanceId: id });
-    });
+    await client.request({ op: 'startMany', name: 'WaitThenHello', ids: waiting, inFlight: 16 });
     await allRunning;
     const eventLatency: number[] = [];
     for (const id of waiting) {
       const r = resumed.wait(id);
       const done = completions.wait(id);
-      const sent = performance.now();
-      await client.raiseEvent(id, 'Go', 'Bench');
+      const sent = await client.at({ op: 'raise', id, event: 'Go', data: 'Bench' });
       eventLatency.push((await r) - sent);
       await done;
     }
 
-    // 4. baseline
+    // 4. baseline, after the host has stopped (same process, same warm JIT)
+    unsubscribe();
+    await client.terminate();
+    await host.stop();
     const baseline = await baselineEngineOnly(INSTANCES);
 
     const cpus = os.cpus();
-    const result = {
+    return {
       benchmark: 'durable-hello-sequence',
       date: new Date().toISOString(),
       machine: {
@@ -276,7 +306,9 @@ export async function run(): Promise<Record<string, unknown>> {
         instances: INSTANCES,
         startNewInFlight: IN_FLIGHT,
         latencySamples: LATENCY_SAMPLES,
-        client: 'durable-functions DurableClient over HTTP (rpc routes of the local host)',
+        client:
+          'durable-functions DurableClient over HTTP (rpc routes of the local host), in a worker thread of the bench process',
+        host: 'local Functions host + Durable extension started in-process (startHost), fixture test/fixtures/durable-app',
       },
       backend: {
         orchestrationsPerSecond: throughput,
@@ -298,9 +330,9 @@ export async function run(): Promise<Record<string, unknown>> {
         p99RaiseEventToResumeMs: '<= 50',
       },
     };
-    return result;
   } finally {
     unsubscribe();
+    await client.terminate();
     await host.stop();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -34,6 +34,7 @@ import {
   type RuntimeStatus,
   type SqliteDurableStore,
   type TimerRow,
+  UnitRejected,
 } from './sqlite-store.js';
 import { TimerWheel } from './timer-wheel.js';
 
@@ -79,7 +80,7 @@ interface EpisodePlan {
   wakeSelf: boolean;
 }
 
-class StaleEpisodeError extends Error {}
+class StaleEpisodeError extends UnitRejected {}
 
 const COMPLETION_TYPES: ReadonlySet<number> = new Set([
   EventType.TaskCompleted,
@@ -129,6 +130,8 @@ export class DurableBackend {
   private readonly orchestratorNames = new Map<string, string>();
   private readonly activityNames = new Map<string, string>();
   private readonly historyCache = new Map<string, CachedHistory>();
+  /** Committed instance rows (a copy of the DB's; this process is the only writer). LRU-bounded. */
+  private readonly rows = new Map<string, InstanceRow>();
   private readonly historyCacheSize: number;
   private readonly ready = new Set<string>();
   private readonly running = new Set<string>();
@@ -189,7 +192,8 @@ export class DurableBackend {
     const resolved = this.orchestratorNames.get(name.toLowerCase());
     if (!resolved) return { kind: 'unknownOrchestrator' };
     const id = instanceId ?? randomUUID().replace(/-/g, '');
-    const result = await this.store.batch((): StartResult => {
+    type Unit = Exclude<StartResult, { kind: 'started' }> | { kind: 'started'; instanceId: string; row: InstanceRow };
+    const result = await this.store.batch((): Unit => {
       const existing = this.store.getInstance(id);
       if (existing && !isTerminal(existing.status)) return { kind: 'conflict', status: existing.status };
       if (existing) this.store.deleteInstance(id, true);
@@ -215,17 +219,39 @@ export class DurableBackend {
         row.executionId,
         makeEvent(EventType.ExecutionStarted, iso(now), { Name: resolved, Input: inputJson, Version: '' }),
       );
-      return { kind: 'started', instanceId: id };
+      return { kind: 'started', instanceId: id, row };
     });
-    if (result.kind === 'started') {
-      this.historyCache.delete(id);
-      this.wake(id);
-    }
-    return result;
+    if (result.kind !== 'started') return result;
+    this.dropRow(id);
+    this.setRow(result.row);
+    this.wake(id);
+    return { kind: 'started', instanceId: id };
   }
 
   getInstance(instanceId: string): InstanceRow | undefined {
-    return this.store.getInstance(instanceId);
+    return this.rowOf(instanceId);
+  }
+
+  private rowOf(instanceId: string): InstanceRow | undefined {
+    const hit = this.rows.get(instanceId);
+    if (hit) return hit;
+    const row = this.store.getInstance(instanceId);
+    if (row) this.setRow(row);
+    return row;
+  }
+
+  private setRow(row: InstanceRow): void {
+    this.rows.delete(row.instanceId);
+    this.rows.set(row.instanceId, row);
+    if (this.rows.size > this.historyCacheSize) {
+      const oldest = this.rows.keys().next().value;
+      if (oldest !== undefined) this.rows.delete(oldest);
+    }
+  }
+
+  private dropRow(instanceId: string): void {
+    this.rows.delete(instanceId);
+    this.historyCache.delete(instanceId);
   }
 
   historyEvents(instanceId: string): HistoryEvent[] {
@@ -264,7 +290,7 @@ export class DurableBackend {
       this.store.deleteInstance(instanceId);
       return 'purged' as const;
     });
-    if (r === 'purged') this.historyCache.delete(instanceId);
+    if (r === 'purged') this.dropRow(instanceId);
     return r;
   }
 
@@ -276,7 +302,7 @@ export class DurableBackend {
       for (const r of found) this.store.deleteInstance(r.instanceId);
       return found;
     });
-    for (const r of rows) this.historyCache.delete(r.instanceId);
+    for (const r of rows) this.dropRow(r.instanceId);
     return rows.length;
   }
 
@@ -367,7 +393,13 @@ export class DurableBackend {
   // ---------------------------------------------------------------- activities and timers
 
   private async runActivity(a: ActivityRow): Promise<void> {
-    if (this.closed || !this.store.activityExists(a.id)) return;
+    if (this.closed) return;
+    const owner = this.rowOf(a.instanceId);
+    if (!owner || owner.executionId !== a.executionId || isTerminal(owner.status)) {
+      // Its orchestration finished, restarted or was purged: the result would be discarded anyway.
+      await this.store.batch(() => this.store.deleteActivity(a.id));
+      return;
+    }
     const name = this.activityNames.get(a.name.toLowerCase());
     let event: HistoryEvent;
     if (!name) {
@@ -445,12 +477,12 @@ export class DurableBackend {
 
   private async runEpisode(instanceId: string): Promise<void> {
     if (this.closed) return;
-    const row = this.store.getInstance(instanceId);
+    const row = this.rowOf(instanceId);
     const msgs = this.store.messagesFor(instanceId);
     if (msgs.length === 0) return;
     if (!row) {
       await this.store.batch(() => {
-        for (const m of msgs) this.store.deleteMessage(m.id);
+        for (const m of msgs) this.store.deleteMessage(instanceId, m.id);
       });
       return;
     }
@@ -924,18 +956,20 @@ export class DurableBackend {
     const appendText = plan.append.map((e) => JSON.stringify({ ...e, IsPlayed: true })).join(',');
     const wake = new Set<string>();
     const { activities, timers } = await this.store.batch(() => {
+      wake.clear();
       // A restart or purge of this instance while the orchestrator ran makes this episode stale.
       if (this.store.executionIdOf(row.instanceId) !== before.executionId) throw new StaleEpisodeError('stale');
       if (plan.resetHistory) this.store.resetHistory(row.instanceId);
       if (appendText !== '')
         this.store.appendHistory(row.instanceId, plan.resetHistory ? 0 : history.chunks, appendText);
-      for (const id of plan.consumed) this.store.deleteMessage(id);
+      for (const id of plan.consumed) this.store.deleteMessage(row.instanceId, id);
       if (plan.deleteTimers) this.store.deleteTimersOf(row.instanceId);
       if (plan.deleteActivities) this.store.deleteInstanceActivities(row.instanceId);
+      const messages = [...plan.messages];
       for (const c of plan.children) {
         const existing = this.store.getInstance(c.row.instanceId);
         if (existing && !isTerminal(existing.status)) {
-          plan.messages.push({
+          messages.push({
             instanceId: row.instanceId,
             executionId: row.executionId,
             event: makeEvent(EventType.SubOrchestrationInstanceFailed, iso(row.lastUpdatedAt), {
@@ -952,7 +986,7 @@ export class DurableBackend {
         wake.add(c.row.instanceId);
       }
       this.store.putInstance(row);
-      for (const m of plan.messages) {
+      for (const m of messages) {
         this.store.enqueueMessage(m.instanceId, m.executionId, m.event);
         wake.add(m.instanceId);
       }
@@ -963,13 +997,19 @@ export class DurableBackend {
     });
 
     // In-memory state follows the committed state.
+    this.setRow(row);
+    for (const c of plan.children) {
+      if (wake.has(c.row.instanceId)) {
+        this.dropRow(c.row.instanceId);
+        this.setRow(c.row);
+      }
+    }
     if (plan.resetHistory || isTerminal(row.status)) {
       this.historyCache.delete(row.instanceId);
     } else if (appendText !== '') {
       history.text = history.chunks > 0 ? `${history.text},${appendText}` : appendText;
       history.chunks += 1;
     }
-    for (const c of plan.children) this.historyCache.delete(c.row.instanceId);
     for (const a of activities) this.activityQueue.push(a);
     for (const t of timers) this.timers.add(t);
     if (plan.wakeSelf) this.rerun.add(row.instanceId);

@@ -4,8 +4,12 @@
 
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { HistoryEvent, WireRetryOptions } from './history.js';
+
+/** Thrown by a batch unit BEFORE its first write to refuse the work (e.g. it became stale). */
+export class UnitRejected extends Error {}
 
 export type RuntimeStatus =
   | 'Pending'
@@ -194,14 +198,23 @@ export class SqliteDurableStore {
   private readonly db: Database.Database;
   private readonly stmts;
 
+  private checkpointer: Worker | undefined;
+
   constructor(dataDir: string, fileName = 'durable.sqlite') {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, fileName));
+    const file = path.join(dataDir, fileName);
+    this.db = new Database(file);
     // WAL + synchronous=NORMAL: a committed transaction survives a process crash (kill -9); only an OS
     // crash / power loss can drop the last commits, which the local stack accepts.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    // Checkpoints (and their fsync) run on a worker thread instead of inside our commits.
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+      workerData: { file, intervalMs: 250 },
+    });
+    this.checkpointer.unref();
     const db = this.db;
     this.stmts = {
       getInstance: db.prepare<[string], InstanceDbRow>('SELECT * FROM instances WHERE instance_id = ?'),
@@ -225,15 +238,12 @@ export class SqliteDurableStore {
       ),
       appendHistory: db.prepare('INSERT INTO history (instance_id, seq, events) VALUES (?, ?, ?)'),
       deleteHistory: db.prepare('DELETE FROM history WHERE instance_id = ?'),
-      messagesFor: db.prepare<[string], { id: number; execution_id: string | null; event: string }>(
-        'SELECT id, execution_id, event FROM messages WHERE instance_id = ? ORDER BY id',
+      allMessages: db.prepare<[], { id: number; instance_id: string; execution_id: string | null; event: string }>(
+        'SELECT id, instance_id, execution_id, event FROM messages ORDER BY id',
       ),
       insertMessage: db.prepare('INSERT INTO messages (instance_id, execution_id, event) VALUES (?, ?, ?)'),
       deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
       deleteMessagesOf: db.prepare('DELETE FROM messages WHERE instance_id = ?'),
-      instancesWithMessages: db.prepare<[], { instance_id: string }>(
-        'SELECT instance_id FROM messages GROUP BY instance_id ORDER BY MIN(id)',
-      ),
       insertActivity: db.prepare(
         'INSERT INTO activities (instance_id, execution_id, task_id, name, input) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -254,21 +264,41 @@ export class SqliteDurableStore {
       >('SELECT * FROM timers ORDER BY fire_at'),
       deleteInstance: db.prepare('DELETE FROM instances WHERE instance_id = ?'),
     };
+    this.loadMirror();
   }
 
   /** Runs `fn` in one IMMEDIATE transaction: all of its writes commit together or not at all. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    const journal: (() => void)[] = [];
+    this.journal = journal;
+    try {
+      const v = this.db.transaction(fn).immediate();
+      for (const j of journal) j();
+      return v;
+    } finally {
+      this.journal = undefined;
+    }
   }
 
   private batchQueue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private flushQueued = false;
+  /** In-memory mirror of the messages table (instance → rows by id), updated only after COMMIT. */
+  private readonly mirror = new Map<string, MessageRow[]>();
+  /** Mirror updates of the unit being run; applied once its transaction has committed. */
+  private journal: (() => void)[] | undefined;
+
+  private afterCommit(fn: () => void): void {
+    if (this.journal) this.journal.push(fn);
+    else fn();
+  }
 
   /**
    * Group commit: queues `fn` (synchronous DB work) for the next flush, which runs every queued unit in ONE
    * transaction, each unit in its own savepoint (a unit that throws rolls back alone and its promise rejects).
    * The promise settles after the COMMIT, so callers only publish work (wake dispatchers) once it is durable.
    * Each unit stays atomic; batching only amortizes the commit cost over everything queued in one tick.
+   * Fast path: no savepoints. A unit may refuse by throwing UnitRejected before its first write; any other
+   * error rolls the whole batch back and every unit is re-run alone in its own transaction.
    */
   batch<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -285,25 +315,41 @@ export class SqliteDurableStore {
     const units = this.batchQueue;
     this.batchQueue = [];
     if (units.length === 0) return;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const outcomes: { ok: boolean; value: unknown; journal: (() => void)[] }[] = [];
+    let fastPathFailed = false;
     try {
       this.db
         .transaction(() => {
           for (const u of units) {
+            const journal: (() => void)[] = [];
+            this.journal = journal;
             try {
-              outcomes.push({ ok: true, value: this.db.transaction(u.fn)() });
+              outcomes.push({ ok: true, value: u.fn(), journal });
             } catch (err) {
-              outcomes.push({ ok: false, value: err });
+              if (!(err instanceof UnitRejected)) throw err;
+              outcomes.push({ ok: false, value: err, journal: [] });
             }
           }
         })
         .immediate();
-    } catch (err) {
-      for (const u of units) u.reject(err);
+    } catch {
+      fastPathFailed = true;
+    } finally {
+      this.journal = undefined;
+    }
+    if (fastPathFailed) {
+      for (const u of units) {
+        try {
+          u.resolve(this.transaction(u.fn));
+        } catch (err) {
+          u.reject(err);
+        }
+      }
       return;
     }
     units.forEach((u, i) => {
       const o = outcomes[i]!;
+      for (const j of o.journal) j();
       if (o.ok) u.resolve(o.value);
       else u.reject(o.value);
     });
@@ -338,25 +384,50 @@ export class SqliteDurableStore {
     this.stmts.deleteHistory.run(instanceId);
   }
 
+  /** Committed queued messages of an instance, oldest first (served from the in-memory mirror). */
   messagesFor(instanceId: string): MessageRow[] {
-    return this.stmts.messagesFor.all(instanceId).map((r) => ({
-      id: r.id,
-      instanceId,
-      executionId: r.execution_id,
-      event: JSON.parse(r.event) as HistoryEvent,
-    }));
+    return this.mirror.get(instanceId)?.slice() ?? [];
   }
 
   enqueueMessage(instanceId: string, executionId: string | null, event: HistoryEvent): number {
-    return Number(this.stmts.insertMessage.run(instanceId, executionId, JSON.stringify(event)).lastInsertRowid);
+    const id = Number(this.stmts.insertMessage.run(instanceId, executionId, JSON.stringify(event)).lastInsertRowid);
+    this.afterCommit(() => {
+      const list = this.mirror.get(instanceId);
+      const row: MessageRow = { id, instanceId, executionId, event };
+      if (list) list.push(row);
+      else this.mirror.set(instanceId, [row]);
+    });
+    return id;
   }
 
-  deleteMessage(id: number): void {
+  deleteMessage(instanceId: string, id: number): void {
     this.stmts.deleteMessage.run(id);
+    this.afterCommit(() => {
+      const list = this.mirror.get(instanceId);
+      if (!list) return;
+      const i = list.findIndex((m) => m.id === id);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.mirror.delete(instanceId);
+    });
   }
 
+  /** Instances with queued messages, in order of their oldest message. */
   instancesWithMessages(): string[] {
-    return this.stmts.instancesWithMessages.all().map((r) => r.instance_id);
+    return [...this.mirror.entries()].sort((a, b) => a[1][0]!.id - b[1][0]!.id).map(([id]) => id);
+  }
+
+  private loadMirror(): void {
+    for (const r of this.stmts.allMessages.all()) {
+      const row: MessageRow = {
+        id: r.id,
+        instanceId: r.instance_id,
+        executionId: r.execution_id,
+        event: JSON.parse(r.event) as HistoryEvent,
+      };
+      const list = this.mirror.get(r.instance_id);
+      if (list) list.push(row);
+      else this.mirror.set(r.instance_id, [row]);
+    }
   }
 
   enqueueActivity(a: Omit<ActivityRow, 'id'>): ActivityRow {
@@ -421,6 +492,7 @@ export class SqliteDurableStore {
   deleteInstance(instanceId: string, keepRow = false): void {
     this.stmts.deleteHistory.run(instanceId);
     this.stmts.deleteMessagesOf.run(instanceId);
+    this.afterCommit(() => this.mirror.delete(instanceId));
     this.stmts.deleteActivitiesOf.run(instanceId);
     this.stmts.deleteTimersOf.run(instanceId);
     if (!keepRow) this.stmts.deleteInstance.run(instanceId);
@@ -455,6 +527,13 @@ export class SqliteDurableStore {
 
   close(): void {
     this.flush();
+    this.checkpointer?.postMessage('stop');
+    this.checkpointer = undefined;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // another connection is busy: the next open replays the WAL
+    }
     this.db.close();
   }
 }
