@@ -31,6 +31,7 @@ import { HostKeys, presentedKey } from './keys.js';
 import { loadFunctionApp } from './load-app.js';
 import { queueSettings } from './queue-settings.js';
 import { createQueueListener, type QueueListener } from './queue-trigger.js';
+import { watchAzuriteQueueWrites } from './queue-wakeups.js';
 import { createTimerScheduler, type TimerScheduler } from './timer-trigger.js';
 
 export const STATUS_PATH = '/admin/host/status';
@@ -45,6 +46,8 @@ export interface StartHostOptions {
   dataDir: string;
   extensions?: readonly HostExtension[];
   log: HostLogger;
+  /** Azurite's --location: watching its queue storage wakes idle queue listeners (optional). */
+  azuriteLocation?: string;
   /** How long stop() waits for in-flight invocations (default 4 s). */
   drainTimeoutMs?: number;
 }
@@ -189,9 +192,11 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   const started: HostExtension[] = [];
   const listeners: QueueListener[] = [];
   let timers: TimerScheduler | undefined;
+  let stopAzuriteWatch = () => {};
 
   async function shutdown(): Promise<void> {
     state = 'Stopping';
+    stopAzuriteWatch();
     for (const l of listeners) await l.stop();
     timers?.stop();
     const drained = await tracking.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_MS);
@@ -233,6 +238,9 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
       listeners.push(listener);
     }
     timers = createTimerScheduler({ functions: app.functions, invoker, dataDir: options.dataDir, log });
+    if (options.azuriteLocation && listeners.length > 0) {
+      stopAzuriteWatch = watchAzuriteQueueWrites(options.azuriteLocation, log);
+    }
     state = 'Running';
     for (const l of listeners) l.start();
     await timers.start();

@@ -1,5 +1,7 @@
 // Entry point of the local Functions host, run as a child process by the stack supervisor:
 //   node dist/local/functions-host/main.js --app <dir> --port <n> --data-dir <dir>
+//     [--azurite-location <Azurite --location>]  (wakes queue listeners on writes instead of waiting a poll)
+//     [--no-durable]                             (do not load the Durable extension)
 // App settings come from process.env. Logs are JSON lines on stdout (pino). Readiness: the "Host started"
 // log line, or GET /admin/host/status → 200 {"state":"Running"}. SIGTERM/SIGINT: graceful stop, exit 0.
 // A start error prints `functions-host: failed to start: <cause>` on stderr and exits 1.
@@ -18,6 +20,7 @@ function parseCommandLine() {
       port: { type: 'string', default: '7071' },
       'data-dir': { type: 'string' },
       'no-durable': { type: 'boolean', default: false },
+      'azurite-location': { type: 'string' },
     },
     strict: true,
   });
@@ -25,7 +28,13 @@ function parseCommandLine() {
   if (!values['data-dir']) throw new Error('Missing --data-dir <dir> (keys.json, timer status, extension data)');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port "${values.port}"`);
-  return { appDir: values.app, port, dataDir: values['data-dir'], durable: !values['no-durable'] };
+  return {
+    appDir: values.app,
+    port,
+    dataDir: values['data-dir'],
+    durable: !values['no-durable'],
+    azuriteLocation: values['azurite-location'],
+  };
 }
 
 const logger = pino({ base: { service: 'functions-host' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -80,6 +89,7 @@ try {
     port: args.port,
     dataDir: args.dataDir,
     extensions: args.durable ? [createDurableExtension()] : [],
+    ...(args.azuriteLocation ? { azuriteLocation: args.azuriteLocation } : {}),
     log,
   });
   if (stopping) await host.stop();

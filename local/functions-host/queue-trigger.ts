@@ -5,7 +5,8 @@
 //   maxDequeueCount, copied as-is to `<queue>-poison` and deleted;
 // - a message already dequeued more than maxDequeueCount times goes to poison without running.
 // Idle queues are polled every `idlePollMs` (50 ms) so a message is picked up within ~50 ms instead of the
-// seconds Azure's back-off adds; a poll that returns messages is followed by another one at once.
+// seconds Azure's back-off adds; a poll that returns messages is followed by another one at once, and
+// queue-wakeups.ts ends an idle wait early when a write is seen.
 
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import { resolveAppSettingRefs } from './app-settings.js';
@@ -18,6 +19,8 @@ import { queueService } from './storage-clients.js';
 const LEASE_SECONDS = 30;
 const LEASE_RENEW_MS = 10_000;
 const ERROR_BACKOFF_MS = 1_000;
+const HOT_POLL_MS = 5;
+const HOT_WINDOW_MS = 250;
 
 export interface QueueListener {
   readonly functionName: string;
@@ -96,7 +99,12 @@ export function createQueueListener(deps: {
   const poison = service.getQueueClient(`${queueName}-poison`);
   const abort = new AbortController();
   const idle = interruptibleSleep(abort.signal);
-  const stopWakeups = onQueueWrite(queueKey(service.url, queueName), () => idle.interrupt());
+  // After a wake-up, poll every HOT_POLL_MS for HOT_WINDOW_MS: the write may not be indexed yet.
+  let hotUntil = 0;
+  const stopWakeups = onQueueWrite(queueKey(service.url, queueName), () => {
+    hotUntil = Date.now() + HOT_WINDOW_MS;
+    idle.interrupt();
+  });
   let inFlight = 0;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -193,7 +201,7 @@ export function createQueueListener(deps: {
         const want = Math.min(32, settings.batchSize);
         const res = await queue.receiveMessages({ numberOfMessages: want, visibilityTimeout: LEASE_SECONDS });
         if (res.receivedMessageItems.length === 0) {
-          await idle.sleep(settings.idlePollMs);
+          await idle.sleep(Date.now() < hotUntil ? HOT_POLL_MS : settings.idlePollMs);
           continue;
         }
         if (abort.signal.aborted) {

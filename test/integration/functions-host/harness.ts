@@ -97,11 +97,14 @@ export async function startHost(options: {
   dataDir?: string;
   env: NodeJS.ProcessEnv;
   durable?: boolean;
+  /** Azurite's --location, passed as --azurite-location. */
+  azuriteLocation?: string;
 }): Promise<HostProcess> {
   const port = await freePort();
   const dataDir = options.dataDir ?? (await tempDir('data'));
   const args = ['--app', options.appDir ?? fixtureApp, '--port', String(port), '--data-dir', dataDir];
   if (!options.durable) args.push('--no-durable');
+  if (options.azuriteLocation) args.push('--azurite-location', options.azuriteLocation);
   const { child, output, stdout } = spawnHost(args, options.env);
   const baseUrl = `http://127.0.0.1:${port}`;
   let exited = false;

@@ -2,6 +2,7 @@
 // metadata, retry with dequeueCount, poison after maxDequeueCount (content preserved), queue output
 // bindings (extra output and $return array), and the pickup latency of an idle queue (measured).
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
@@ -29,7 +30,10 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 before(async () => {
   stack = await startTestStack({ services: ['azurite'] });
-  host = await startHost({ env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
+  host = await startHost({
+    env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString },
+    azuriteLocation: join(stack.dataDir, 'azurite'),
+  });
   work = queueClient(stack.descriptor).getQueueClient('work-items');
   await work.createIfNotExists();
   results = blobClient(stack.descriptor).getContainerClient('results');
@@ -120,24 +124,34 @@ function report(what: string, samples: number[]): void {
   console.log(`${what}, ms: median ${median}, min ${samples[0]}, max ${samples.at(-1)} (n=${samples.length})`);
 }
 
-test('pickup latency of an idle queue (measured, reported; not asserted)', async () => {
+async function measureLatency(label: string): Promise<void> {
   const external: number[] = [];
   const inApp: number[] = [];
   for (let i = 0; i < 10; i++) {
     // Let the queue go idle between samples.
     await new Promise((r) => setTimeout(r, 200));
-    const id = `latency-${i}`;
+    const id = `latency-${label}-${i}`;
     const sentAt = Date.now();
     await work.sendMessage(b64(JSON.stringify({ id })));
     external.push((await result(id)).processedAt - sentAt);
 
     await new Promise((r) => setTimeout(r, 200));
-    const viaHttp = `latency-http-${i}`;
+    const viaHttp = `latency-http-${label}-${i}`;
     const postedAt = Date.now();
     await fetch(`${host.baseUrl}/api/enqueue`, { method: 'POST', body: JSON.stringify({ id: viaHttp }) });
     inApp.push((await result(viaHttp)).processedAt - postedAt);
   }
-  report('queue pickup latency, message sent by another process (SDK send → handler start)', external);
-  report('queue pickup latency, message written by an output binding (HTTP request → queue handler start)', inApp);
+  report(`[${label}] queue pickup latency, message sent by another process (SDK send → handler start)`, external);
+  report(`[${label}] queue pickup latency, written by an output binding (HTTP request → queue handler start)`, inApp);
   assert.equal(external.length + inApp.length, 20);
+}
+
+test('pickup latency of an idle queue, watching Azurite (measured, reported; not asserted)', async () => {
+  await measureLatency('azurite watch');
+});
+
+test('pickup latency of an idle queue, polling only (measured, reported; not asserted)', async () => {
+  assert.equal(await host.stop(), 0);
+  host = await startHost({ env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
+  await measureLatency('polling');
 });
