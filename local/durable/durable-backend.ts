@@ -224,6 +224,7 @@ export class DurableBackend {
     if (result.kind !== 'started') return result;
     this.dropRow(id);
     this.setRow(result.row);
+    this.historyCache.set(id, { executionId: result.row.executionId, text: '', chunks: 0 });
     this.wake(id);
     return { kind: 'started', instanceId: id };
   }
@@ -985,7 +986,7 @@ export class DurableBackend {
         this.store.enqueueMessage(c.row.instanceId, c.row.executionId, c.start);
         wake.add(c.row.instanceId);
       }
-      this.store.putInstance(row);
+      this.store.updateInstance(row);
       for (const m of messages) {
         this.store.enqueueMessage(m.instanceId, m.executionId, m.event);
         wake.add(m.instanceId);
@@ -1002,10 +1003,13 @@ export class DurableBackend {
       if (wake.has(c.row.instanceId)) {
         this.dropRow(c.row.instanceId);
         this.setRow(c.row);
+        this.historyCache.set(c.row.instanceId, { executionId: c.row.executionId, text: '', chunks: 0 });
       }
     }
-    if (plan.resetHistory || isTerminal(row.status)) {
+    if (isTerminal(row.status)) {
       this.historyCache.delete(row.instanceId);
+    } else if (plan.resetHistory) {
+      this.historyCache.set(row.instanceId, { executionId: row.executionId, text: '', chunks: 0 });
     } else if (appendText !== '') {
       history.text = history.chunks > 0 ? `${history.text},${appendText}` : appendText;
       history.chunks += 1;

@@ -6,7 +6,7 @@
 
 import type { ExtensionHttpRequest, ExtensionHttpResponse } from '../functions-host/contracts.js';
 import type { DurableBackend } from './durable-backend.js';
-import { type InstanceRow, isTerminal, type RuntimeStatus } from './sqlite-store.js';
+import type { InstanceRow, RuntimeStatus } from './sqlite-store.js';
 
 /** Public management routes (need the durabletask_extension system key, handed out in the URLs). */
 export const DURABLE_PREFIX = '/runtime/webhooks/durabletask/';
