@@ -86,6 +86,28 @@ describe('durable orchestration patterns', () => {
     assert.deepEqual(s.output, { approved: 'early' });
   });
 
+  it('buffers an event raised while the orchestration is still busy before its wait', async () => {
+    const id = await h.client.startNew('ActivityThenWait');
+    await waitForStatus(h.client, id, 'Running');
+    await h.client.raiseEvent(id, 'Later', 42);
+    const s = await waitForFinal(h.client, id);
+    assert.deepEqual(s.output, { got: 42 });
+  });
+
+  it('keeps a 40-day durable timer pending (no setTimeout overflow firing it at once)', async () => {
+    const id = await h.client.startNew('LongTimer', { input: 40 });
+    await waitForStatus(h.client, id, 'Running');
+    await new Promise((r) => setTimeout(r, 200));
+    const s = await h.client.getStatus(id, { showHistory: true });
+    assert.equal(s.runtimeStatus, 'Running');
+    const created = ((s.history ?? []) as { EventType: string; FireAt?: string }[]).find(
+      (e) => e.EventType === 'TimerCreated',
+    );
+    assert.ok(created?.FireAt && Date.parse(created.FireAt) - Date.now() > 39 * 86_400_000);
+    await h.client.terminate(id, 'test over');
+    await waitForFinal(h.client, id);
+  });
+
   it('runs sub-orchestrations, with a fixed child id and with retry', async () => {
     const id = await h.client.startNew('SubOrchestrations', { instanceId: `parent-${Date.now()}` });
     const s = await waitForFinal(h.client, id);
