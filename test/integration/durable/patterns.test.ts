@@ -49,6 +49,22 @@ describe('durable orchestration patterns', () => {
     assert.match(String(s.output), /flaky failure 3 for retry-never/);
   });
 
+  it('interleaves retries of several tasks in one Task.all', async () => {
+    const id = await h.client.startNew('ParallelRetries');
+    const s = await waitForFinal(h.client, id);
+    assert.equal(s.runtimeStatus, 'Completed', JSON.stringify(s.output));
+    assert.deepEqual(s.output, {
+      results: [{ attempts: 2 }, { attempts: 4 }, 10, { attempts: 3 }],
+      after: 42,
+    });
+  });
+
+  it('surfaces a failed sub-orchestration as an error the parent can catch', async () => {
+    const id = await h.client.startNew('CatchChildFailure');
+    const s = await waitForFinal(h.client, id);
+    assert.equal(s.output, 'caught: true');
+  });
+
   it('stops retrying once retryTimeout has elapsed', async () => {
     const id = await h.client.startNew('RetryActivity', {
       input: { key: 'retry-timeout', failures: 100, maxAttempts: 50, firstRetryMs: 60, retryTimeoutMs: 100 },
