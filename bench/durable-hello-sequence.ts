@@ -21,12 +21,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { OrchestrationContext } from 'durable-functions';
 import { createDurableExtension } from '../local/durable/index.js';
 import type { HostLogger } from '../local/functions-host/contracts.js';
 import { startHost } from '../local/functions-host/host.js';
 import { type ClientCommand, type ClientReply, nowAbs } from './durable-client-worker.js';
+
+// A larger young generation: the host allocates many short-lived objects per invocation (the @azure/functions
+// invocation model, the replay engine's parse of the history). Recorded in the results.
+const V8_FLAGS = '--max-semi-space-size=32';
+v8.setFlagsFromString(V8_FLAGS);
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const appDir = path.join(repoRoot, 'test/fixtures/durable-app');
@@ -37,6 +43,7 @@ const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const IN_FLIGHT = 64;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Probe {
   activityStarted(instanceId: string): void;
@@ -230,23 +237,39 @@ export async function run(): Promise<Record<string, unknown>> {
     await client.request({ op: 'startMany', name: 'HelloSequence5', ids: warm, inFlight: 16 });
     await warmDone;
 
-    // 1. throughput (+ startNew → first activity under that load)
-    const ids = Array.from({ length: INSTANCES }, (_, i) => `tp-${i}`);
+    // 1. throughput (+ startNew → first activity under that load), ROUNDS rounds; each round is paired with
+    // a baseline run right after it, so both see the same machine load (this machine is shared).
+    const rounds: { throughput: number; baseline: number; elu: number; activeMs: number; failed: number }[] = [];
     const loadedLatency: number[] = [];
-    const allDone = Promise.all(ids.map((id) => completions.wait(id)));
-    let firstSent = Number.POSITIVE_INFINITY;
-    client.onSent = (id, at) => {
-      firstSent = Math.min(firstSent, at);
-      void firstActivity.wait(id).then((t) => loadedLatency.push(t - at));
-    };
-    const elu0 = performance.eventLoopUtilization();
-    await client.request({ op: 'startMany', name: 'HelloSequence5', ids, inFlight: IN_FLIGHT });
-    const ends = await allDone;
-    const elu = performance.eventLoopUtilization(elu0);
-    client.onSent = undefined;
-    const elapsed = (Math.max(...ends) - firstSent) / 1000;
-    const throughput = Math.round(INSTANCES / elapsed);
-    const failed = ids.filter((id) => backend.getInstance(id)?.status !== 'Completed').length;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ids = Array.from({ length: INSTANCES }, (_, i) => `tp${round}-${i}`);
+      const allDone = Promise.all(ids.map((id) => completions.wait(id)));
+      let firstSent = Number.POSITIVE_INFINITY;
+      client.onSent = (id, at) => {
+        firstSent = Math.min(firstSent, at);
+        void firstActivity.wait(id).then((t) => loadedLatency.push(t - at));
+      };
+      const elu0 = performance.eventLoopUtilization();
+      await client.request({ op: 'startMany', name: 'HelloSequence5', ids, inFlight: IN_FLIGHT });
+      const ends = await allDone;
+      const elu = performance.eventLoopUtilization(elu0);
+      client.onSent = undefined;
+      const elapsed = (Math.max(...ends) - firstSent) / 1000;
+      const failed = ids.filter((id) => backend.getInstance(id)?.status !== 'Completed').length;
+      const base = await baselineEngineOnly(INSTANCES);
+      rounds.push({
+        throughput: Math.round(INSTANCES / elapsed),
+        baseline: base.orchestrationsPerSecond,
+        elu: Math.round(elu.utilization * 1000) / 1000,
+        activeMs: Math.round((elu.active / INSTANCES) * 1000) / 1000,
+        failed,
+      });
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const throughput = median(rounds.map((r) => r.throughput));
+    const baselineOps = median(rounds.map((r) => r.baseline));
+    const ratio = median(rounds.map((r) => r.throughput / r.baseline));
+    const failed = rounds.reduce((a, r) => a + r.failed, 0);
 
     // 2. startNew → first activity, one at a time
     const startLatency: number[] = [];
@@ -282,11 +305,9 @@ export async function run(): Promise<Record<string, unknown>> {
       await done;
     }
 
-    // 4. baseline, after the host has stopped (same process, same warm JIT)
     unsubscribe();
     await client.terminate();
     await host.stop();
-    const baseline = await baselineEngineOnly(INSTANCES);
 
     const cpus = os.cpus();
     return {
@@ -297,11 +318,13 @@ export async function run(): Promise<Record<string, unknown>> {
         cpuCount: cpus.length,
         node: process.version,
         platform: `${os.platform()} ${os.release()}`,
+        v8Flags: V8_FLAGS,
         loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
       },
       workload: {
         orchestration: 'HelloSequence5 (5 activities in sequence)',
         instances: INSTANCES,
+        rounds: ROUNDS,
         startNewInFlight: IN_FLIGHT,
         maxConcurrentActivityFunctions: CONCURRENCY,
         maxConcurrentOrchestratorFunctions: CONCURRENCY,
@@ -313,8 +336,7 @@ export async function run(): Promise<Record<string, unknown>> {
       backend: {
         orchestrationsPerSecond: throughput,
         failed,
-        hostEventLoopUtilization: Math.round(elu.utilization * 1000) / 1000,
-        hostEventLoopActiveMsPerOrchestration: Math.round((elu.active / INSTANCES) * 1000) / 1000,
+        rounds,
         startToFirstActivityMs: summary(startLatency),
         startToFirstActivityUnderLoadMs: summary(loadedLatency),
         raiseEventToResumeMs: summary(eventLatency),
@@ -322,10 +344,9 @@ export async function run(): Promise<Record<string, unknown>> {
       baseline: {
         description:
           'durable-functions replay engine alone, in-process, in-memory history, inline activities (no storage, no HTTP)',
-        orchestrationsPerSecond: baseline.orchestrationsPerSecond,
-        episodes: baseline.episodes,
+        orchestrationsPerSecond: baselineOps,
       },
-      ratioVsBaseline: Math.round((throughput / baseline.orchestrationsPerSecond) * 1000) / 1000,
+      ratioVsBaseline: Math.round(ratio * 1000) / 1000,
       targets: {
         orchestrationsPerSecond: '>= 300',
         p99StartToFirstActivityMs: '<= 50',
@@ -358,13 +379,13 @@ async function writeResults(result: Record<string, unknown>): Promise<void> {
     MARK_START,
     '## durable-hello-sequence',
     '',
-    `HelloSequence5 on the local Durable backend (SQLite WAL, real replay engine, durable client over HTTP).`,
-    `Machine: ${m.cpuModel} × ${m.cpuCount}, Node ${m.node}; ${String(result.date)}.`,
+    'HelloSequence5 on the local Durable backend (SQLite WAL, real replay engine, durable client over HTTP).',
+    `Machine: ${m.cpuModel} × ${m.cpuCount}, Node ${m.node}, load average at end ${(m as { loadAverageAtEnd?: number[] }).loadAverageAtEnd?.join(' / ') ?? '?'} (shared machine); ${String(result.date)}.`,
     '',
     '| metric | local backend | baseline (replay engine alone) | target |',
     '|---|---|---|---|',
-    `| orchestrations/s (${(result.workload as { instances: number }).instances} instances) | ${b.orchestrationsPerSecond} | ${base.orchestrationsPerSecond} | ≥ 300 |`,
-    `| ratio vs baseline | ${String(result.ratioVsBaseline)} | 1 | |`,
+    `| orchestrations/s (median of ${(result.workload as { rounds: number }).rounds} rounds × ${(result.workload as { instances: number }).instances} instances) | ${b.orchestrationsPerSecond} | ${base.orchestrationsPerSecond} | ≥ 300 |`,
+    `| ratio vs baseline (median of per-round ratios) | ${String(result.ratioVsBaseline)} | 1 | |`,
     `| startNew → first activity p50 / p99 (idle) | ${b.startToFirstActivityMs.p50} / ${b.startToFirstActivityMs.p99} ms | | p99 ≤ 50 ms |`,
     `| startNew → first activity p50 / p99 (under the 1,000-instance load) | ${b.startToFirstActivityUnderLoadMs.p50} / ${b.startToFirstActivityUnderLoadMs.p99} ms | | |`,
     `| raiseEvent → orchestration resumed p50 / p99 | ${b.raiseEventToResumeMs.p50} / ${b.raiseEventToResumeMs.p99} ms | | p99 ≤ 50 ms |`,

@@ -958,8 +958,9 @@ export class DurableBackend {
     const wake = new Set<string>();
     const { activities, timers } = await this.store.batch(() => {
       wake.clear();
-      // A restart or purge of this instance while the orchestrator ran makes this episode stale.
-      if (this.store.executionIdOf(row.instanceId) !== before.executionId) throw new StaleEpisodeError('stale');
+      // A restart or purge of this instance while the orchestrator ran makes this episode stale: the guarded
+      // UPDATE then matches no row, nothing has been written, and the unit refuses.
+      if (!this.store.updateInstance(row, before.executionId)) throw new StaleEpisodeError('stale');
       if (plan.resetHistory) this.store.resetHistory(row.instanceId);
       if (appendText !== '')
         this.store.appendHistory(row.instanceId, plan.resetHistory ? 0 : history.chunks, appendText);
@@ -986,7 +987,6 @@ export class DurableBackend {
         this.store.enqueueMessage(c.row.instanceId, c.row.executionId, c.start);
         wake.add(c.row.instanceId);
       }
-      this.store.updateInstance(row);
       for (const m of messages) {
         this.store.enqueueMessage(m.instanceId, m.executionId, m.event);
         wake.add(m.instanceId);

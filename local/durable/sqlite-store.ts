@@ -235,7 +235,7 @@ export class SqliteDurableStore {
       ),
       updateInstance: db.prepare(
         `UPDATE instances SET execution_id = ?, status = ?, input = ?, output = ?, custom_status = ?,
-           last_updated_at = ?, runtime = ? WHERE instance_id = ?`,
+           last_updated_at = ?, runtime = ? WHERE instance_id = ? AND execution_id = ?`,
       ),
       history: db.prepare<[string], { events: string }>(
         'SELECT events FROM history WHERE instance_id = ? ORDER BY seq',
@@ -371,9 +371,10 @@ export class SqliteDurableStore {
   /**
    * Writes the mutable state of an existing instance. Unlike putInstance it leaves the key, name, parent
    * and created_at (and so the created_at index) untouched: fewer pages per commit on the hot path.
+   * Only updates while the stored execution id is still `expectedExecutionId`; returns whether it did.
    */
-  updateInstance(row: InstanceRow): void {
-    this.stmts.updateInstance.run(
+  updateInstance(row: InstanceRow, expectedExecutionId: string): boolean {
+    const r = this.stmts.updateInstance.run(
       row.executionId,
       row.status,
       row.input,
@@ -382,7 +383,9 @@ export class SqliteDurableStore {
       row.lastUpdatedAt,
       JSON.stringify(row.runtime),
       row.instanceId,
+      expectedExecutionId,
     );
+    return r.changes > 0;
   }
 
   putInstance(row: InstanceRow): void {
