@@ -37,7 +37,11 @@ function parseCommandLine() {
   };
 }
 
-const logger = pino({ base: { service: 'functions-host' }, timestamp: pino.stdTimeFunctions.isoTime });
+// Log through process.stdout rather than pino's own synchronous fd writer: when the supervisor dies, its end
+// of the pipe is gone, and the fd writer then spins on the dead pipe instead of letting us shut down.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
+const logger = pino({ base: { service: 'functions-host' }, timestamp: pino.stdTimeFunctions.isoTime }, process.stdout);
 const log: HostLogger = {
   info: (msg, fields) => logger.info(fields ?? {}, msg),
   warn: (msg, fields) => logger.warn(fields ?? {}, msg),

@@ -12,7 +12,7 @@ import { freePort } from '../../../local/stack/ports.js';
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 export const fixtureApp = join(repoRoot, 'test/fixtures/host-app');
 export const badBindingApp = join(repoRoot, 'test/fixtures/host-app-bad-binding');
-const hostMain = fileURLToPath(new URL('../../../local/functions-host/main.js', import.meta.url));
+export const hostMain = fileURLToPath(new URL('../../../local/functions-host/main.js', import.meta.url));
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `fh-${prefix}-`));

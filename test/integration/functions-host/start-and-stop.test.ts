@@ -1,11 +1,13 @@
 // Start failures name their cause and exit non-zero; SIGTERM stops the host cleanly with exit 0;
 // extension HTTP prefixes are routed with the system-key check.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { freePort } from '../../../local/stack/ports.js';
 import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
-import { badBindingApp, runHostExpectingExit, startHost, tempDir, waitFor } from './harness.js';
+import { badBindingApp, fixtureApp, hostMain, runHostExpectingExit, startHost, tempDir, waitFor } from './harness.js';
 
 let stack: TestStack;
 
@@ -126,5 +128,50 @@ test('timer: an occurrence missed while the host was down runs at start with isP
     assert.equal(fired.isPastDue, true);
   } finally {
     await host.stop();
+  }
+});
+
+test('the host exits by itself when its supervisor is killed with SIGKILL', async () => {
+  // A stand-in supervisor: spawns the host with an IPC channel and piped output, like local/stack does.
+  const dataDir = await tempDir('orphan');
+  const port = await freePort();
+  const script = `
+    const { spawn } = require('node:child_process');
+    const c = spawn(process.execPath, ${JSON.stringify([hostMain, '--app', fixtureApp, '--port', String(port), '--data-dir', dataDir, '--no-durable'])},
+      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    c.stdout.on('data', (d) => { if (String(d).includes('Host started')) console.log('HOST_PID=' + c.pid); });
+    setInterval(() => {}, 1000);`;
+  // Storage that refuses connections: the host keeps logging listener errors, which is what used to wedge
+  // pino's synchronous stdout writer once the supervisor's end of the pipe was gone.
+  const unreachable =
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
+    'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
+    'BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;';
+  const parent = spawn(process.execPath, ['-e', script], {
+    env: { ...process.env, AzureWebJobsStorage: unreachable },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  parent.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const hostPid = await waitFor('the host to start', () => {
+    const m = /HOST_PID=(\d+)/.exec(out);
+    return m ? Number(m[1]) : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  parent.kill('SIGKILL');
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await waitFor('the orphaned host to exit', () => !alive(hostPid), 10_000, 50);
+  } finally {
+    if (alive(hostPid)) process.kill(hostPid, 'SIGKILL');
   }
 });
