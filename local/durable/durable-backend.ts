@@ -581,11 +581,13 @@ export class DurableBackend {
 
     if (terminateReason !== undefined) {
       this.finishTerminated(plan, newEvents, terminateReason, ts);
-    } else if (!work || status === 'Suspended') {
+    } else if (!work) {
       plan.row.status = status;
       if (newEvents.length > 0) plan.append.push(...newEvents);
     } else {
-      plan.row.status = 'Running';
+      // Events that arrived before a suspend in this batch are still replayed (their completions and retry
+      // timers must be processed); the instance is Suspended from the next episode on.
+      plan.row.status = status === 'Suspended' ? 'Suspended' : 'Running';
       await this.replay(plan, history, newEvents, retryEvent, now);
     }
     await this.commit(plan, row, history);

@@ -19,10 +19,13 @@ interface Workload {
   steps: number;
   delayMs: number;
   timerMs: number;
+  withChild?: boolean;
 }
 
-function expectedOutput(id: string, steps: number): string[] {
-  return [...Array.from({ length: steps }, (_, i) => `${id}-s${i}`), `${id}-f0`, `${id}-f1`, `${id}-f2`];
+function expectedOutput(id: string, steps: number, withChild = false): string[] {
+  const out = [...Array.from({ length: steps }, (_, i) => `${id}-s${i}`), `${id}-f0`, `${id}-f1`, `${id}-f2`];
+  if (withChild) out.push('Hello Tokyo!|Hello Seattle!|Hello London!');
+  return out;
 }
 
 class HostChild {
@@ -130,7 +133,13 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
     const steps = 6;
     const ids = Array.from({ length: 12 }, (_, i) => `crash-${i}`);
     for (const [i, id] of ids.entries()) {
-      const input: Workload = { file, steps, delayMs: 40 + (i % 3) * 10, timerMs: i % 2 === 0 ? 400 : 0 };
+      const input: Workload = {
+        file,
+        steps,
+        delayMs: 40 + (i % 3) * 10,
+        timerMs: i % 2 === 0 ? 400 : 0,
+        withChild: i % 3 === 0,
+      };
       const r = await fetch(`${host.base}/durabletask/orchestrators/CrashWorkload/${id}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
@@ -183,7 +192,8 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
     for (const id of ids) {
       const body = finals.get(id)!;
       assert.equal(body.runtimeStatus, 'Completed', `${id}: ${JSON.stringify(body.output)}`);
-      assert.deepEqual(body.output, expectedOutput(id, steps), `${id} output`);
+      const index = Number(id.split('-')[1]);
+      assert.deepEqual(body.output, expectedOutput(id, steps, index % 3 === 0), `${id} output`);
       // Each step's side effect happened at least once (activities are at-least-once)...
       for (const step of [...Array.from({ length: steps }, (_, i) => `s${i}`), 'f0', 'f1', 'f2']) {
         const n = effects.get(`${id}:${step}`) ?? 0;
@@ -197,7 +207,9 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
       assert.equal(new Set(scheduled.map((e) => e.Input)).size, steps + 3, `${id}: each step scheduled once`);
       assert.equal(history.filter((e) => e.EventType === 'TaskCompleted').length, steps + 3);
       const timers = history.filter((e) => e.EventType === 'TimerFired').length;
-      assert.equal(timers, Number(id.split('-')[1]) % 2 === 0 ? 1 : 0, `${id} timers`);
+      assert.equal(timers, index % 2 === 0 ? 1 : 0, `${id} timers`);
+      const children = history.filter((e) => e.EventType === 'SubOrchestrationInstanceCreated').length;
+      assert.equal(children, index % 3 === 0 ? 1 : 0, `${id} sub-orchestrations`);
     }
     t.diagnostic(`distinct steps done at each kill: ${linesAtKill.join(', ')}; duplicated: ${duplicates}`);
     // The kills really hit unfinished work.
