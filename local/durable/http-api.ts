@@ -228,6 +228,7 @@ export class DurableHttpApi {
       case 'Completed':
         return json(200, body);
       case 'Failed':
+        return json(flag(req.query, 'returnInternalServerErrorOnFailure', false) ? 500 : 400, body);
       case 'Terminated':
         return json(400, body);
       default: {
