@@ -12,6 +12,7 @@
 // Function routes and webhooks answer 503 until the host is Running and again once it is Stopping;
 // extension prefixes are served from start until the extensions have been stopped.
 
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ADMIN_FUNCTIONS_PATH, createAdminApi } from './admin-api.js';
 import { BLOBS_SYSTEM_KEY, BLOBS_WEBHOOK_PATH, createBlobWebhook } from './blob-trigger.js';
@@ -220,11 +221,13 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   try {
     await app.runAppHook('appStart');
     for (const ext of extensions) {
+      const dataDir = path.join(options.dataDir, ext.name);
+      await mkdir(dataDir, { recursive: true });
       await ext.start({
         functions: app.functions,
         invoker,
         baseUrl,
-        dataDir: path.join(options.dataDir, ext.name),
+        dataDir,
         hostJson: app.hostJson,
         log,
         systemKey: extensionSystemKey(ext),
