@@ -21,18 +21,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { OrchestrationContext } from 'durable-functions';
 import { createDurableExtension } from '../local/durable/index.js';
 import type { HostLogger } from '../local/functions-host/contracts.js';
 import { startHost } from '../local/functions-host/host.js';
 import { type ClientCommand, type ClientReply, nowAbs } from './durable-client-worker.js';
-
-// A larger young generation: the host allocates many short-lived objects per invocation (the @azure/functions
-// invocation model, the replay engine's parse of the history). Recorded in the results.
-const V8_FLAGS = '--max-semi-space-size=32';
-v8.setFlagsFromString(V8_FLAGS);
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const appDir = path.join(repoRoot, 'test/fixtures/durable-app');
@@ -318,7 +312,6 @@ export async function run(): Promise<Record<string, unknown>> {
         cpuCount: cpus.length,
         node: process.version,
         platform: `${os.platform()} ${os.release()}`,
-        v8Flags: V8_FLAGS,
         loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
       },
       workload: {

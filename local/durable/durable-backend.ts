@@ -60,10 +60,12 @@ export type StatusListener = (row: InstanceRow) => void;
 
 interface CachedHistory {
   executionId: string;
-  /** The stored events' JSON texts joined by ',' (IsPlayed already true). */
-  text: string;
-  /** Stored history rows (one per episode). */
-  chunks: number;
+  /**
+   * The stored history rows (one per episode: its events' JSON joined by ',', IsPlayed already true). Kept
+   * as separate immutable strings, not one growing string, so old chunks settle in the old generation and
+   * are not copied by every scavenge.
+   */
+  chunks: string[];
 }
 
 interface EpisodePlan {
@@ -224,7 +226,7 @@ export class DurableBackend {
     if (result.kind !== 'started') return result;
     this.dropRow(id);
     this.setRow(result.row);
-    this.historyCache.set(id, { executionId: result.row.executionId, text: '', chunks: 0 });
+    this.historyCache.set(id, { executionId: result.row.executionId, chunks: [] });
     this.wake(id);
     return { kind: 'started', instanceId: id };
   }
@@ -467,7 +469,7 @@ export class DurableBackend {
       return hit;
     }
     const chunks = this.store.historyChunks(row.instanceId);
-    const h: CachedHistory = { executionId: row.executionId, text: chunks.join(','), chunks: chunks.length };
+    const h: CachedHistory = { executionId: row.executionId, chunks };
     this.historyCache.set(row.instanceId, h);
     if (this.historyCache.size > this.historyCacheSize) {
       const oldest = this.historyCache.keys().next().value;
@@ -634,10 +636,10 @@ export class DurableBackend {
     const ts = iso(now);
     const episodeEvents = [makeEvent(EventType.OrchestratorStarted, ts), ...newEvents];
     const newText = episodeEvents.map((e) => JSON.stringify({ ...e, IsPlayed: false })).join(',');
-    const historyText = history.chunks > 0 ? `${history.text},${newText}` : newText;
+    const historyText = history.chunks.length > 0 ? `${history.chunks.join(',')},${newText}` : newText;
     const payload =
       `{"history":[${historyText}],${row.input !== null ? `"input":${row.input},` : ''}` +
-      `"instanceId":${JSON.stringify(row.instanceId)},"isReplaying":${history.chunks > 0},` +
+      `"instanceId":${JSON.stringify(row.instanceId)},"isReplaying":${history.chunks.length > 0},` +
       `"parentInstanceId":${JSON.stringify(row.parentInstanceId)},"upperSchemaVersion":1,"upperSchemaVersionNew":2,` +
       `"longRunningTimerIntervalDuration":"3.00:00:00","maximumShortTimerDuration":"6.00:00:00",` +
       `"defaultHttpAsyncRequestSleepTimeMillseconds":30000}`;
@@ -910,10 +912,9 @@ export class DurableBackend {
     // External events that reached this execution but were never waited for are carried over into the new
     // execution (DurableOrchestrationContext.ContinueAsNew with preserveUnprocessedEvents), so a sender
     // that raced the restart does not lose its event. Events still queued simply stay queued.
-    const raised = [
-      ...(history.chunks > 0 ? (JSON.parse(`[${history.text}]`) as HistoryEvent[]) : []),
-      ...newEvents,
-    ].filter((e) => e.EventType === EventType.EventRaised);
+    const raised = [...(JSON.parse(`[${history.chunks.join(',')}]`) as HistoryEvent[]), ...newEvents].filter(
+      (e) => e.EventType === EventType.EventRaised,
+    );
     const waits = new Map<string, number>();
     for (const top of allActions) {
       for (const a of flattenAction(top)) {
@@ -965,7 +966,7 @@ export class DurableBackend {
       if (!this.store.updateInstance(row, before.executionId)) throw new StaleEpisodeError('stale');
       if (plan.resetHistory) this.store.resetHistory(row.instanceId);
       if (appendText !== '')
-        this.store.appendHistory(row.instanceId, plan.resetHistory ? 0 : history.chunks, appendText);
+        this.store.appendHistory(row.instanceId, plan.resetHistory ? 0 : history.chunks.length, appendText);
       for (const id of plan.consumed) this.store.deleteMessage(row.instanceId, id);
       if (plan.deleteTimers) this.store.deleteTimersOf(row.instanceId);
       if (plan.deleteActivities) this.store.deleteInstanceActivities(row.instanceId);
@@ -1005,16 +1006,15 @@ export class DurableBackend {
       if (wake.has(c.row.instanceId)) {
         this.dropRow(c.row.instanceId);
         this.setRow(c.row);
-        this.historyCache.set(c.row.instanceId, { executionId: c.row.executionId, text: '', chunks: 0 });
+        this.historyCache.set(c.row.instanceId, { executionId: c.row.executionId, chunks: [] });
       }
     }
     if (isTerminal(row.status)) {
       this.historyCache.delete(row.instanceId);
     } else if (plan.resetHistory) {
-      this.historyCache.set(row.instanceId, { executionId: row.executionId, text: '', chunks: 0 });
+      this.historyCache.set(row.instanceId, { executionId: row.executionId, chunks: [] });
     } else if (appendText !== '') {
-      history.text = history.chunks > 0 ? `${history.text},${appendText}` : appendText;
-      history.chunks += 1;
+      history.chunks.push(appendText);
     }
     for (const a of activities) this.activityQueue.push(a);
     for (const t of timers) this.timers.add(t);
