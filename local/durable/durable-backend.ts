@@ -412,7 +412,13 @@ export class DurableBackend {
         Details: '',
       });
     } else {
-      const r = await this.invoker.invoke(name, { json: a.input });
+      let r: Awaited<ReturnType<FunctionInvoker['invoke']>>;
+      try {
+        r = await this.invoker.invoke(name, { json: a.input });
+      } catch (err) {
+        // The host itself failed to invoke: report it as the activity's failure rather than losing the task.
+        r = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+      }
       event = r.ok
         ? makeEvent(EventType.TaskCompleted, '', { TaskScheduledId: a.taskId, Result: rpcToJson(r.returnValue) })
         : makeEvent(EventType.TaskFailed, '', {
