@@ -100,6 +100,11 @@ function sideEffects(file: string): Map<string, number> {
   return counts;
 }
 
+/** Distinct CrashWorkload steps done so far. */
+function crashSteps(file: string): number {
+  return [...sideEffects(file).keys()].filter((k) => k.startsWith('crash-')).length;
+}
+
 describe('durable crash recovery (kill -9 of the host process)', () => {
   const hosts: HostChild[] = [];
   after(async () => {
@@ -149,17 +154,29 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
       await r.arrayBuffer();
     }
 
+    const counters = ['counter-0', 'counter-1'];
+    const generations = 25;
+    for (const id of counters) {
+      const r = await fetch(`${host.base}/durabletask/orchestrators/CrashCounter/${id}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ file, n: 0, limit: generations, delayMs: 15 }),
+      });
+      assert.equal(r.status, 202);
+      await r.arrayBuffer();
+    }
+
     // Kill points, chosen by progress (distinct side effects seen so far): early (activities in flight), while
     // crash-0 waits on its durable timer (after s1, before s2), mid-way, and near the end.
     const total = ids.length * (steps + 3);
     const killPoints: (() => boolean)[] = [
-      () => sideEffects(file).size >= 10,
+      () => crashSteps(file) >= 10,
       () => {
         const e = sideEffects(file);
         return e.has('crash-0:s1') || e.has('crash-0:s2');
       },
-      () => sideEffects(file).size >= Math.floor(total * 0.5),
-      () => sideEffects(file).size >= Math.floor(total * 0.8),
+      () => crashSteps(file) >= Math.floor(total * 0.5),
+      () => crashSteps(file) >= Math.floor(total * 0.8),
     ];
     let kills = 0;
     const linesAtKill: number[] = [];
@@ -167,7 +184,7 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
       await waitFor('kill point', point, 30_000, 2);
       await host.kill9();
       kills++;
-      linesAtKill.push(sideEffects(file).size);
+      linesAtKill.push(crashSteps(file));
       await host.start();
     }
 
@@ -185,9 +202,38 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
       60_000,
       50,
     );
+    const counterFinals = new Map<string, Record<string, unknown>>();
+    await waitFor(
+      'the continueAsNew loops to finish',
+      async () => {
+        for (const id of counters) {
+          if (counterFinals.has(id)) continue;
+          const s = await status(host.base, id);
+          if (s.status === 200 || s.status === 400) counterFinals.set(id, s.body);
+        }
+        return counterFinals.size === counters.length;
+      },
+      60_000,
+      50,
+    );
     await host.stop();
 
     const effects = sideEffects(file);
+    let counterDuplicates = 0;
+    for (const id of counters) {
+      const body = counterFinals.get(id)!;
+      assert.equal(body.runtimeStatus, 'Completed');
+      assert.equal(body.output, generations);
+      for (let g = 0; g < generations; g++) {
+        const n = effects.get(`${id}:g${g}`) ?? 0;
+        assert.ok(n >= 1, `${id}:g${g} ran`);
+        counterDuplicates += n - 1;
+      }
+      // Only the last generation's history is kept.
+      const history = body.history as { EventType: string }[];
+      assert.equal(history.filter((e) => e.EventType === 'ExecutionStarted').length, 1);
+      assert.equal(history.filter((e) => e.EventType === 'TaskScheduled').length, 0);
+    }
     let duplicates = 0;
     for (const id of ids) {
       const body = finals.get(id)!;
@@ -215,6 +261,6 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
     // The kills really hit unfinished work.
     assert.ok(linesAtKill[linesAtKill.length - 1]! < ids.length * (steps + 3), 'last kill before the end');
     // Re-executions are bounded by the activities that can be in flight at a kill (host.json: 8).
-    assert.ok(duplicates <= kills * 8, `duplicated side effects ${duplicates}`);
+    assert.ok(duplicates + counterDuplicates <= kills * 8, `duplicated side effects ${duplicates + counterDuplicates}`);
   });
 });
