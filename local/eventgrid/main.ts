@@ -7,7 +7,10 @@ import { exitWhenParentDies } from '../stack/lifeline.js';
 import { loadConfig } from './config.js';
 import { type RunningEmulator, startEventGridEmulator } from './emulator.js';
 
-const log = pino({ base: { service: 'eventgrid' } });
+// Log through process.stdout rather than pino's own synchronous writer: when the supervisor dies, a sync
+// write to its dead pipe can block forever and keep this process from exiting.
+process.stdout.on('error', () => {});
+const log = pino({ base: { service: 'eventgrid' } }, process.stdout);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

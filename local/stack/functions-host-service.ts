@@ -16,7 +16,17 @@ export function functionsHostService(options: {
   return {
     name: 'functions',
     script: fileURLToPath(new URL('../functions-host/main.js', import.meta.url)),
-    args: ['--app', options.appDir, '--port', String(options.port), '--data-dir', functionsDataDir(options.dataDir)],
+    args: [
+      '--app',
+      options.appDir,
+      '--port',
+      String(options.port),
+      '--data-dir',
+      functionsDataDir(options.dataDir),
+      // Lets the host wake idle queue listeners the moment Azurite stores a message.
+      '--azurite-location',
+      join(options.dataDir, 'azurite'),
+    ],
     env: options.appSettings,
     ports: [{ port: options.port, option: '--functions-port or --base-port' }],
     ready: () => httpAnswersWith(`http://127.0.0.1:${options.port}/admin/host/status`, 200),

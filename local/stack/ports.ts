@@ -78,14 +78,23 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * Free ports for a whole stack. Candidates are drawn at random from a range the OS does not hand out as
+ * ephemeral ports, so stacks started at the same moment by parallel test files rarely pick the same ones
+ * (ports from `listen(0)` are handed out in sequence and are soon reused); a clash that still happens shows up
+ * as PortInUseError or EADDRINUSE and the caller retries with a new plan.
+ */
 export async function freePortPlan(): Promise<PortPlan> {
   const plan = {} as PortPlan;
   const taken = new Set<number>();
   for (const name of Object.keys(SERVICE_PORT_OFFSETS) as PortName[]) {
-    let port = await freePort();
-    while (taken.has(port)) port = await freePort();
-    taken.add(port);
-    plan[name] = port;
+    for (;;) {
+      const port = 20_000 + Math.floor(Math.random() * 12_000);
+      if (taken.has(port) || !(await isPortFree(port))) continue;
+      taken.add(port);
+      plan[name] = port;
+      break;
+    }
   }
   return plan;
 }

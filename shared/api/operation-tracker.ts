@@ -27,6 +27,6 @@ export async function completeOperation(
   outcome: { status: 'Succeeded' } | { status: 'Failed' | 'Canceled'; error: { code: string; message: string } },
 ): Promise<void> {
   const current = await deps.operations.get(operationId);
-  if (!current || current.status !== 'InProgress') return; // already finished: completion is idempotent
+  if (current?.status !== 'InProgress') return; // already finished: completion is idempotent
   await deps.operations.put({ ...current, ...outcome, endTime: deps.now().toISOString() });
 }

@@ -12,12 +12,10 @@ export class BlobOutputFileLister implements OutputFileLister {
     const sub =
       query.directory === '.' || query.directory === '' ? '' : `${query.directory.replace(/^\/+|\/+$/g, '')}/`;
     const prefix = `${query.root}/${sub}`;
-    const pages = this.container
-      .listBlobsByHierarchy('/', { prefix })
-      .byPage({
-        maxPageSize: query.maxResults,
-        ...(query.continuation ? { continuationToken: query.continuation } : {}),
-      });
+    const pages = this.container.listBlobsByHierarchy('/', { prefix }).byPage({
+      maxPageSize: query.maxResults,
+      ...(query.continuation ? { continuationToken: query.continuation } : {}),
+    });
     const next = await pages.next();
     if (next.done) return { items: [] };
     const page = next.value;

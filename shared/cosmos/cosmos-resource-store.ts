@@ -131,8 +131,10 @@ export class CosmosResourceStore implements ResourceStore {
   ): Promise<Page<StoredResource>> {
     return this.page(
       {
-        query: 'SELECT * FROM c WHERE c.parent = @parent AND c.kind = @kind ORDER BY c.seq',
+        // The partition key is also in the filter: the local emulator ignores the partitionKey option of a query.
+        query: 'SELECT * FROM c WHERE c.pk = @pk AND c.parent = @parent AND c.kind = @kind ORDER BY c.seq',
         parameters: [
+          { name: '@pk', value: partitionKeyOf(parent) },
           { name: '@parent', value: documentIdOf(parent) },
           { name: '@kind', value: kind },
         ],

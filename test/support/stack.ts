@@ -5,7 +5,7 @@ import type { CosmosClient } from '@azure/cosmos';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { StackDescriptor } from '../../local/stack/descriptor.js';
-import { freePortPlan } from '../../local/stack/ports.js';
+import { freePortPlan, PortInUseError } from '../../local/stack/ports.js';
 import { type ServiceName, startStack } from '../../local/stack/stack.js';
 import type { Supervisor } from '../../local/stack/supervisor.js';
 import { createCosmosClient } from '../../shared/cosmos/create-cosmos-client.js';
@@ -34,9 +34,8 @@ export async function startTestStack(
   } = {},
 ): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchai-stack-')));
-  const stack = await startStack({
+  const stack = await startWithFreshPorts({
     dataDir,
-    ports: await freePortPlan(),
     services: options.services,
     ...(options.appDir ? { appDir: options.appDir } : {}),
     ...(options.cosmosCompactAfter ? { cosmosCompactAfter: options.cosmosCompactAfter } : {}),
@@ -58,6 +57,18 @@ export async function startTestStack(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Another stack (a parallel test file) may grab a port between our check and our use: try new ports then. */
+async function startWithFreshPorts(options: Omit<Parameters<typeof startStack>[0], 'ports'>) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStack({ ...options, ports: await freePortPlan() });
+    } catch (err) {
+      const clash = err instanceof PortInUseError || /EADDRINUSE/.test(String((err as Error)?.message));
+      if (!clash || attempt >= 4) throw err;
+    }
+  }
 }
 
 /** Runs a test body; if it fails, prints every service's recent output before rethrowing. */

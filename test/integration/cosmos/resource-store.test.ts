@@ -98,6 +98,10 @@ test('children list in creation order, page by page, with continuation tokens', 
   } while (continuation && pages < 10);
   assert.deepEqual(names, ['job-0', 'job-1', 'job-2', 'job-3', 'job-4', 'job-5', 'job-6']);
   assert.equal(pages, 3);
+  const otherWorkspace: BatchAiResourceId = { ...parent, workspace: 'w3' };
+  await store.createIfAbsent(record({ ...otherWorkspace, kind: 'job', job: 'elsewhere' }));
+  const own = await store.listChildren(parent, 'job', { maxItems: 100 });
+  assert.ok(!own.items.some((j) => (j.id as { job: string }).job === 'elsewhere'), "another workspace's jobs never show");
 });
 
 test('workspaces list by subscription and by resource group; delete removes', async () => {

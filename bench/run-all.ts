@@ -1,0 +1,20 @@
+// `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
+// recording its figures and ratios against a baseline run in the same process under bench/results/.
+import * as durableHelloSequence from './durable-hello-sequence.js';
+
+const BENCHMARKS: Array<{
+  name: string;
+  run(): Promise<Record<string, unknown>>;
+  writeResults(r: Record<string, unknown>): Promise<void>;
+}> = [{ name: 'durable-hello-sequence', ...durableHelloSequence }];
+
+for (const bench of BENCHMARKS) {
+  const started = Date.now();
+  process.stdout.write(`bench ${bench.name}…\n`);
+  const result = await bench.run();
+  await bench.writeResults(result);
+  process.stdout.write(
+    `bench ${bench.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n${JSON.stringify(result, null, 2)}\n`,
+  );
+}
+process.exit(0);
