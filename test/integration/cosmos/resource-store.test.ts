@@ -101,7 +101,10 @@ test('children list in creation order, page by page, with continuation tokens', 
   const otherWorkspace: BatchAiResourceId = { ...parent, workspace: 'w3' };
   await store.createIfAbsent(record({ ...otherWorkspace, kind: 'job', job: 'elsewhere' }));
   const own = await store.listChildren(parent, 'job', { maxItems: 100 });
-  assert.ok(!own.items.some((j) => (j.id as { job: string }).job === 'elsewhere'), "another workspace's jobs never show");
+  assert.ok(
+    !own.items.some((j) => (j.id as { job: string }).job === 'elsewhere'),
+    "another workspace's jobs never show",
+  );
 });
 
 test('workspaces list by subscription and by resource group; delete removes', async () => {
