@@ -109,6 +109,8 @@ export interface SupervisorEvents {
  */
 export class Supervisor {
   private readonly services = new Map<string, RunningService>();
+  /** Resolves when the service is ready: what dependants wait for. */
+  private readonly readiness = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -124,20 +126,21 @@ export class Supervisor {
         if (!(await isPortFree(port))) throw new PortInUseError(port, spec.name, option);
       }
     }
-    const started = new Map<string, Promise<void>>();
     const startOne = (spec: ServiceSpec): Promise<void> => {
-      const existing = started.get(spec.name);
+      const existing = this.readiness.get(spec.name);
       if (existing) return existing;
       const promise = (async () => {
         for (const dep of spec.after ?? []) {
-          if (this.services.has(dep)) continue; // started by an earlier start() call
           const depSpec = specs.find((s) => s.name === dep);
-          if (!depSpec) throw new Error(`${spec.name} must start after ${dep}, which is not part of this stack`);
-          await startOne(depSpec);
+          const running = this.readiness.get(dep);
+          if (running)
+            await running; // started by this or an earlier start() call
+          else if (depSpec) await startOne(depSpec);
+          else throw new Error(`${spec.name} must start after ${dep}, which is not part of this stack`);
         }
         await this.launch(spec);
       })();
-      started.set(spec.name, promise);
+      this.readiness.set(spec.name, promise);
       return promise;
     };
     const results = await Promise.allSettled(specs.map(startOne));
