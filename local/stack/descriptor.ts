@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { StorageEndpoints } from '../azurite/service.js';
 
 // `.local/stack.json`: the one machine-readable description of a running local stack. Tools and tests
 // read it instead of guessing ports; it carries local-only credentials (the well-known emulator keys and
@@ -13,14 +14,7 @@ export interface StackDescriptor {
   resourceGroup: string;
   location: string;
   services: Record<string, { url: string; port: number }>;
-  storage: {
-    accountName: string;
-    accountKey: string;
-    connectionString: string;
-    blobEndpoint: string;
-    queueEndpoint: string;
-    tableEndpoint: string;
-  };
+  storage: StorageEndpoints;
   cosmos: { endpoint: string; key: string; database: string; caCertPath: string };
   functions?: { apiBaseUrl: string; durableWebhookBaseUrl: string; masterKey?: string; appDir: string };
   compute?: { endpoint: string };

@@ -1,10 +1,11 @@
-import { apiErrorFromBody, createApiError } from '../domain/api-errors.js';
+import { apiErrorFromBody } from '../domain/api-errors.js';
 import { applyClusterUpdate, type ClusterProperties } from '../domain/cluster-schema.js';
 import { type ClusterRecord, newClusterRecord } from '../domain/cluster-view.js';
-import { type ClusterResourceId, formatBatchAiResourceId } from '../domain/resource-id.js';
+import type { ClusterResourceId } from '../domain/resource-id.js';
 import { validateClusterCreate, validateClusterUpdate } from '../domain/validate-requests.js';
 import type { StoredResource } from '../stores/resource-store.js';
 import type { ApiDeps } from './api-deps.js';
+import { createOnce } from './create-once.js';
 import type { PutOutcome } from './put-workspace.js';
 import { mustGet, requireParents } from './records.js';
 
@@ -17,35 +18,21 @@ export async function putCluster(deps: ApiDeps, id: ClusterResourceId, body: unk
   const validation = validateClusterCreate(body);
   if (!validation.ok) throw apiErrorFromBody(validation.error);
   await requireParents(deps.store, id);
-  const fingerprint = deps.secrets.fingerprint(validation.value);
-  const now = deps.now().toISOString();
-  const operationId = deps.newId();
-  const record = newClusterRecord({ id, uid: deps.newId(), properties: deps.secrets.sealAll(validation.value), now });
-  const { created, resource } = await deps.store.createIfAbsent({
+  return createOnce(deps, {
     id,
-    resourceId: formatBatchAiResourceId(id),
-    record: { ...record, operationId } as unknown as Record<string, unknown>,
-    bodyHash: fingerprint,
-    createdAt: now,
-    updatedAt: now,
-  });
-  if (!created && resource.bodyHash !== fingerprint) {
-    throw createApiError('ResourceUpdateNotSupported', {
+    record: newClusterRecord({
+      id,
+      uid: deps.newId(),
+      properties: deps.secrets.sealAll(validation.value),
+      now: deps.now().toISOString(),
+    }),
+    fingerprint: deps.secrets.fingerprint(validation.value),
+    refusal: {
       type: 'cluster',
       name: id.cluster,
       reason: 'only scaleSettings can change, with PATCH (Clusters_Update)',
-    });
-  }
-  const stored = resource.record as unknown as ClusterRecord & { operationId: string };
-  if (stored.provisioningState !== 'creating') return { outcome: created ? 'created' : 'unchanged', resource };
-  await deps.operations.createIfAbsent({
-    operationId: stored.operationId,
-    resourceId: resource.resourceId,
-    action: 'create',
-    status: 'InProgress',
-    startTime: stored.creationTime,
+    },
   });
-  return { outcome: created ? 'created' : 'unchanged', resource, operationId: stored.operationId };
 }
 
 /** Clusters_Update (PATCH): changes scaleSettings. */

@@ -1,13 +1,11 @@
 import { apiErrorFromBody, createApiError } from '../domain/api-errors.js';
-import type { JobRecord } from '../domain/job-view.js';
 import { newJobRecord } from '../domain/job-view.js';
-import { formatBatchAiResourceId, type JobResourceId, parseBatchAiResourceIdOf } from '../domain/resource-id.js';
+import { type JobResourceId, parseBatchAiResourceIdOf } from '../domain/resource-id.js';
 import { validateJobCreate } from '../domain/validate-requests.js';
 import type { ApiDeps } from './api-deps.js';
+import { createOnce } from './create-once.js';
 import type { PutOutcome } from './put-workspace.js';
 import { requireParents } from './records.js';
-
-export type SubmissionChannel = 'http' | 'queue' | 'blob-manifest' | 'logic-apps';
 
 /**
  * The one submit path for jobs, whatever the channel (HTTP PUT, queue message, blob manifest, Logic Apps):
@@ -21,40 +19,27 @@ export async function submitJob(deps: ApiDeps, id: JobResourceId, body: unknown)
   await requireParents(deps.store, id);
   await requireCluster(deps, id, properties.cluster.id);
 
-  const fingerprint = deps.secrets.fingerprint(properties);
-  const now = deps.now().toISOString();
-  const record = newJobRecord({ id, uid: deps.newId(), properties: deps.secrets.sealAll(properties), now });
-  const operationId = deps.newId();
-  const { created, resource } = await deps.store.createIfAbsent({
+  const outcome = await createOnce(deps, {
     id,
-    resourceId: formatBatchAiResourceId(id),
-    record: { ...record, operationId } as unknown as Record<string, unknown>,
-    bodyHash: fingerprint,
-    createdAt: now,
-    updatedAt: now,
-  });
-  if (!created && resource.bodyHash !== fingerprint) {
-    throw createApiError('ResourceUpdateNotSupported', {
+    record: newJobRecord({
+      id,
+      uid: deps.newId(),
+      properties: deps.secrets.sealAll(properties),
+      now: deps.now().toISOString(),
+    }),
+    fingerprint: deps.secrets.fingerprint(properties),
+    refusal: {
       type: 'job',
       name: id.job,
       reason: 'a job cannot be updated; delete it first or submit it under another name',
-    });
+    },
+  });
+  // Also on a repeat: if the first attempt stored the job but died before starting its lifecycle, the retry
+  // finishes the job's creation (starting the orchestration twice is a no-op).
+  if (outcome.operationId) {
+    await deps.lifecycles.startJob({ jobId: outcome.resource.resourceId, operationId: outcome.operationId });
   }
-  const stored = resource.record as unknown as JobRecord & { operationId: string };
-  if (stored.provisioningState === 'creating') {
-    // Also on a repeat: if the first attempt stored the job but died before starting its lifecycle, the
-    // retry finishes the job's creation (starting the orchestration is idempotent).
-    await deps.operations.createIfAbsent({
-      operationId: stored.operationId,
-      resourceId: resource.resourceId,
-      action: 'create',
-      status: 'InProgress',
-      startTime: stored.creationTime,
-    });
-    await deps.lifecycles.startJob({ jobId: resource.resourceId, operationId: stored.operationId });
-    return { outcome: created ? 'created' : 'unchanged', resource, operationId: stored.operationId };
-  }
-  return { outcome: created ? 'created' : 'unchanged', resource };
+  return outcome;
 }
 
 async function requireCluster(deps: ApiDeps, job: JobResourceId, clusterId: string): Promise<void> {

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchAiApi } from '../../support/api-client.js';
 import { blobClient, queueClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
+import { waitFor } from '../../support/wait-for.js';
 
 // Every way in lands on one submit path: the same validation and the same idempotency for HTTP PUT, a
 // job-submissions queue message and a manifest blob delivered through Event Grid.
@@ -34,16 +35,6 @@ const properties = () => ({
   customToolkitSettings: { commandLine: 'python train.py' },
 });
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 async function jobState(name: string): Promise<Record<string, unknown> | undefined> {
   const r = await api.call<{ properties: Record<string, unknown> }>('GET', api.jobPath('ws', 'exp', name));
   return r.status === 200 ? r.body.properties : undefined;
@@ -65,7 +56,7 @@ async function poisonEntries(): Promise<Array<{ error: { code: string; message: 
 
 t('a queue message submits a job like a PUT does', async () => {
   await sendToQueue('job-submissions', { id: api.jobPath('ws', 'exp', 'from-queue'), properties: properties() });
-  const state = await eventually('the queued job', () => jobState('from-queue'));
+  const state = await waitFor('the queued job', () => jobState('from-queue'));
   assert.equal(state.executionState, 'queued');
 });
 
@@ -75,7 +66,7 @@ t('a bad queue message ends in the poison queue with the reason', async () => {
     properties: { ...properties(), nodeCount: 0 },
   });
   await sendToQueue('job-submissions', 'not json at all');
-  const entries = await eventually('two poison entries', async () => {
+  const entries = await waitFor('two poison entries', async () => {
     const found = await poisonEntries();
     return found.length >= 2 ? found : undefined;
   });
@@ -94,9 +85,9 @@ t('a manifest blob submits a job and moves to manifests-accepted', async () => {
   await manifests.createIfNotExists();
   const body = JSON.stringify({ properties: properties() });
   await manifests.getBlockBlobClient('ws/exp/from-blob.json').upload(body, body.length);
-  const state = await eventually('the manifest job', () => jobState('from-blob'));
+  const state = await waitFor('the manifest job', () => jobState('from-blob'));
   assert.equal(state.provisioningState === 'creating' || state.provisioningState === 'succeeded', true);
-  await eventually('the accepted manifest', async () =>
+  await waitFor('the accepted manifest', async () =>
     (await blobs.getContainerClient('manifests-accepted').getBlobClient('ws/exp/from-blob.json').exists())
       ? true
       : undefined,
@@ -111,7 +102,7 @@ t('a bad manifest moves to manifests-rejected with an error report beside it', a
   const body = JSON.stringify({ properties: { ...properties(), customToolkitSettings: undefined } });
   await manifests.getBlockBlobClient('ws/exp/no-toolkit.json').upload(body, body.length);
   const rejected = blobs.getContainerClient('manifests-rejected');
-  const report = await eventually('the error report', async () => {
+  const report = await waitFor('the error report', async () => {
     const blob = rejected.getBlobClient('ws/exp/no-toolkit.json.error.json');
     return (await blob.exists()) ? JSON.parse((await blob.downloadToBuffer()).toString('utf8')) : undefined;
   });
@@ -125,12 +116,12 @@ t('the same job through HTTP, the queue and a manifest is one job', async () => 
   const name = 'everywhere';
   const put = await api.call('PUT', api.jobPath('ws', 'exp', name), { body: { properties: properties() } });
   assert.equal(put.status, 202, put.text);
-  const first = await eventually('the job', () => jobState(name));
+  const first = await waitFor('the job', () => jobState(name));
   await sendToQueue('job-submissions', { id: api.jobPath('ws', 'exp', name), properties: properties() });
   const manifests = blobClient(stack.descriptor).getContainerClient('manifests');
   const body = JSON.stringify({ properties: properties() });
   await manifests.getBlockBlobClient(`ws/exp/${name}.json`).upload(body, body.length);
-  await eventually('the manifest accepted', async () =>
+  await waitFor('the manifest accepted', async () =>
     (await blobClient(stack.descriptor)
       .getContainerClient('manifests-accepted')
       .getBlobClient(`ws/exp/${name}.json`)

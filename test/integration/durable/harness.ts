@@ -10,6 +10,10 @@ import { createDurableExtension, type DurableExtension } from '../../../local/du
 import type { HostLogger } from '../../../local/functions-host/contracts.js';
 import { type RunningHost, startHost } from '../../../local/functions-host/host.js';
 
+import { waitFor } from '../../support/wait-for.js';
+
+export { waitFor };
+
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 export const durableApp = join(repoRoot, 'test/fixtures/durable-app');
 
@@ -54,21 +58,6 @@ export async function startDurableHost(dataDir?: string): Promise<DurableHost> {
     keyQuery: key ? `code=${encodeURIComponent(key)}` : '',
     stop: () => host.stop(),
   };
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  intervalMs = 10,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 const FINAL = new Set(['Completed', 'Failed', 'Terminated']);

@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../../local/eventgrid/config.js';
 import { startTestStack } from '../../support/stack.js';
 
+import { waitFor } from '../../support/wait-for.js';
+
+export { waitFor };
+
 const emulatorMain = fileURLToPath(new URL('../../../local/eventgrid/main.js', import.meta.url));
 
 export const TOPIC_KEY = Buffer.from('local-topic-key-for-tests').toString('base64');
@@ -35,20 +39,6 @@ export async function freePort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export interface Azurite {

@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import type { KeysFile } from '../../../local/functions-host/keys.js';
 import { freePort } from '../../../local/stack/ports.js';
 
+import { waitFor } from '../../support/wait-for.js';
+
+export { waitFor };
+
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 export const fixtureApp = join(repoRoot, 'test/fixtures/host-app');
 export const badBindingApp = join(repoRoot, 'test/fixtures/host-app-bad-binding');
@@ -16,21 +20,6 @@ export const hostMain = fileURLToPath(new URL('../../../local/functions-host/mai
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `fh-${prefix}-`));
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  intervalMs = 10,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 export interface HostProcess {
