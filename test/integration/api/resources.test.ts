@@ -206,13 +206,16 @@ t('jobs list page by page with nextLink', async () => {
   assert.equal(pages, 3);
 });
 
-t('deleting a workspace deletes what is inside it', async () => {
+t('deleting a workspace deletes what is inside it, and nothing of any other workspace', async () => {
   await workspaceWithCluster('ws-d');
+  await workspaceWithCluster('ws-keep');
   const removed = await api.call('DELETE', api.workspacePath('ws-d'));
   assert.equal(removed.status, 202);
   assert.equal((await api.waitForOperation(removed.headers.get('location')!)).status, 204);
   assert.equal((await api.call('GET', `${api.workspacePath('ws-d')}/clusters/c1`)).status, 404);
   assert.equal((await api.call('GET', `${api.workspacePath('ws-d')}/experiments/exp`)).status, 404);
+  assert.equal((await api.call('GET', `${api.workspacePath('ws-keep')}/clusters/c1`)).status, 200);
+  assert.equal((await api.call('GET', `${api.workspacePath('ws-keep')}/experiments/exp`)).status, 200);
 });
 
 t('file servers, experiments, operations, usages', async () => {
@@ -243,6 +246,34 @@ t('file servers, experiments, operations, usages', async () => {
   );
   const clusters = usages.body.value.find((u) => u.name.value === 'Clusters');
   assert.ok(clusters && clusters.currentValue >= 1 && clusters.limit === 20, usages.text);
+});
+
+t('get and delete of experiments, clusters and file servers', async () => {
+  const clusterId = await workspaceWithCluster('ws-g');
+  const ws = api.workspacePath('ws-g');
+  const exp = await api.call<Resource>('GET', `${ws}/experiments/exp`);
+  assert.equal(exp.status, 200);
+  assert.equal(exp.body.type, 'Microsoft.BatchAI/workspaces/experiments');
+  const cluster = await api.call<Resource>('GET', clusterId.replace(/^.*?\/subscriptions\//, '/subscriptions/'));
+  assert.equal(cluster.body.name, 'c1');
+  const fsBody = {
+    properties: {
+      vmSize: 'STANDARD_D2',
+      sshConfiguration: { userAccountSettings: { adminUserName: 'admin', adminUserPassword: 'x' } },
+      dataDisks: { diskSizeInGB: 10, diskCount: 1, storageAccountType: 'Standard_LRS' },
+    },
+  };
+  assert.equal((await api.call('PUT', `${ws}/fileServers/nfs`, { body: fsBody })).status, 202);
+  const fs = await api.call<Resource>('GET', `${ws}/fileServers/nfs`);
+  assert.equal(fs.body.type, 'Microsoft.BatchAI/workspaces/fileServers');
+  assert.equal(fs.body.properties.provisioningState, 'creating');
+  for (const path of [`${ws}/fileServers/nfs`, `${ws}/clusters/c1`, `${ws}/experiments/exp`]) {
+    const removed = await api.call('DELETE', path);
+    assert.equal(removed.status, 202, path);
+    assert.equal((await api.waitForOperation(removed.headers.get('location')!)).status, 204, path);
+    assert.equal((await api.call('GET', path)).status, 404, path);
+  }
+  assert.equal((await api.call('GET', ws)).status, 200, 'the workspace itself stays');
 });
 
 t('errors at the edge: api-version, keys, JSON, unknown fields, bad names — never a 5xx', async () => {
