@@ -5,6 +5,16 @@ import type { JobRecord } from '../shared/domain/job-view.js';
 import { parseBatchAiResourceIdOf } from '../shared/domain/resource-id.js';
 import { JOB_LIFECYCLE, type JobLifecycleInput, jobInstanceId, TERMINATE_EVENT } from './job-lifecycle.js';
 
+/** The Durable client reports an unknown instance only through its error text (HTTP 404); anything else is real. */
+async function statusOrAbsent(client: DurableClient, instanceId: string) {
+  try {
+    return await client.getStatus(instanceId);
+  } catch (err) {
+    if (/HTTP 404/.test(String((err as Error)?.message))) return undefined;
+    throw err;
+  }
+}
+
 /** Lifecycles over the Durable client: what the API calls to start and signal orchestrations. */
 export function durableLifecycles(client: DurableClient, deps: TransitionDeps): Lifecycles {
   const instanceOf = async (jobId: string): Promise<string> => {
@@ -18,19 +28,19 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
   return {
     async startJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);
-      const existing = await client.getStatus(instanceId).catch(() => undefined);
+      const existing = await statusOrAbsent(client, instanceId);
       if (existing?.instanceId) return;
       try {
         await client.startNew(JOB_LIFECYCLE, { instanceId, input });
       } catch (err) {
         // Two submissions raced to start it: the other one won, which is what we wanted.
-        const now = await client.getStatus(instanceId).catch(() => undefined);
+        const now = await statusOrAbsent(client, instanceId);
         if (!now?.instanceId) throw err;
       }
     },
     async terminateJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);
-      const status = await client.getStatus(instanceId).catch(() => undefined);
+      const status = await statusOrAbsent(client, instanceId);
       const running = status?.runtimeStatus === 'Running' || status?.runtimeStatus === 'Pending';
       if (running) {
         await client.raiseEvent(instanceId, TERMINATE_EVENT, { operationId: input.operationId });

@@ -2,6 +2,7 @@ import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { submitJob } from '../../shared/api/submit-job.js';
+import { describeJsonSyntaxError } from '../../shared/domain/json-text.js';
 import type { JobResourceId } from '../../shared/domain/resource-id.js';
 import { checkResourceName } from '../../shared/domain/resource-name.js';
 import { apiDeps, appServices } from '../dependencies.js';
@@ -44,10 +45,20 @@ export async function submitJobManifest(
   const content = Buffer.isBuffer(blob) ? blob : Buffer.from(typeof blob === 'string' ? blob : JSON.stringify(blob));
   const deps = await apiDeps(client);
   const { blobs } = await appServices();
+  // Archived manifests outlive the submission, so their secrets are kept sealed (a manifest that is not even
+  // JSON is kept sealed as a whole: we cannot tell where a secret in it would be).
+  const archived = (): Buffer => {
+    try {
+      return Buffer.from(JSON.stringify(deps.secrets.sealAll(JSON.parse(content.toString('utf8'))), null, 2));
+    } catch {
+      return Buffer.from(JSON.stringify({ sealedText: deps.secrets.seal(content.toString('utf8')) }));
+    }
+  };
   const move = async (container: string) => {
     const target = blobs.getContainerClient(container);
     await target.createIfNotExists();
-    await target.getBlockBlobClient(name).upload(content, content.length, {
+    const body = archived();
+    await target.getBlockBlobClient(name).upload(body, body.length, {
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
     await blobs.getContainerClient(MANIFESTS).getBlobClient(name).deleteIfExists();
@@ -58,7 +69,7 @@ export async function submitJobManifest(
     try {
       body = JSON.parse(content.toString('utf8'));
     } catch (err) {
-      throw invalid(`the manifest is not JSON: ${(err as Error).message}`);
+      throw invalid(`the manifest is not JSON: ${describeJsonSyntaxError(err)}`);
     }
     const outcome = await submitJob(deps, id, body);
     await move(ACCEPTED);
@@ -73,7 +84,7 @@ export async function submitJobManifest(
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
     await move(REJECTED);
-    context.warn(`manifest ${name} rejected: ${rejection.error.code}: ${rejection.error.message}`);
+    context.warn(`manifest ${name} rejected: ${rejection.error.code} (target: ${rejection.error.target ?? '-'})`);
   }
 }
 

@@ -3,6 +3,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type { ApiDeps } from '../../shared/api/api-deps.js';
 import type { Settings } from '../../shared/config/settings.js';
 import { ApiError, createApiError, RetriableApiError } from '../../shared/domain/api-errors.js';
+import { describeJsonSyntaxError } from '../../shared/domain/json-text.js';
 import {
   type BatchAiResourceId,
   type BatchAiResourceKind,
@@ -55,7 +56,7 @@ export async function readJsonBody(request: HttpRequest): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw createApiError('InvalidRequestContent', { reason: (err as Error).message });
+    throw createApiError('InvalidRequestContent', { reason: describeJsonSyntaxError(err) });
   }
 }
 

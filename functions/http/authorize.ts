@@ -21,7 +21,12 @@ export function authorize(request: HttpRequest): Principal {
   try {
     principal = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as ClientPrincipal;
   } catch {
-    throw createApiError('InvalidRequestContent', { reason: 'the x-ms-client-principal header is not base64 JSON' });
+    principal = null as unknown as ClientPrincipal;
+  }
+  if (principal === null || typeof principal !== 'object' || Array.isArray(principal)) {
+    throw createApiError('InvalidRequestContent', {
+      reason: 'the x-ms-client-principal header is not base64 of a JSON object',
+    });
   }
   return {
     kind: 'user',

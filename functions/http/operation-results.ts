@@ -5,10 +5,20 @@ import { type ArmHandler, accepted, json, operationUrls } from './arm-http.js';
 
 const HTTP_STATUS_OF_FAILURE: Record<string, number> = { InternalServerError: 500, Conflict: 409, BadRequest: 400 };
 
+/** An operation is only visible under its own subscription and location. */
+async function operationInScope(call: Parameters<ArmHandler>[0]) {
+  const operation = await call.deps.operations.get(call.params.operationId!);
+  const inScope =
+    operation &&
+    operation.resourceId.toLowerCase().startsWith(`/subscriptions/${call.params.subscriptionId!.toLowerCase()}/`) &&
+    call.params.location!.toLowerCase() === call.deps.settings.compute.location.toLowerCase();
+  if (!inScope) throw createApiError('ResourceNotFound', { type: 'operation', name: call.params.operationId! });
+  return operation;
+}
+
 /** Location polling: 202 while in progress; then the PUT's resource (200), or 204/200 for delete/terminate. */
 export const getOperationResult: ArmHandler = async (call) => {
-  const operation = await call.deps.operations.get(call.params.operationId!);
-  if (!operation) throw createApiError('ResourceNotFound', { type: 'operation', name: call.params.operationId! });
+  const operation = await operationInScope(call);
   if (operation.status === 'InProgress') return accepted(call, operation.operationId);
   if (operation.status !== 'Succeeded') {
     const error = operation.error ?? { code: 'InternalServerError', message: 'The operation failed.' };
@@ -23,8 +33,7 @@ export const getOperationResult: ArmHandler = async (call) => {
 
 /** Azure-AsyncOperation polling: always 200 with the operation's status. */
 export const getOperationStatus: ArmHandler = async (call) => {
-  const operation = await call.deps.operations.get(call.params.operationId!);
-  if (!operation) throw createApiError('ResourceNotFound', { type: 'operation', name: call.params.operationId! });
+  const operation = await operationInScope(call);
   const { pathname } = new URL(operationUrls(call, operation.operationId).asyncOperation);
   return json(200, {
     id: pathname.slice(pathname.indexOf('/subscriptions/')),

@@ -2,7 +2,9 @@ import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { submitJob } from '../../shared/api/submit-job.js';
+import { describeJsonSyntaxError } from '../../shared/domain/json-text.js';
 import { parseBatchAiResourceIdOf } from '../../shared/domain/resource-id.js';
+import type { SecretBox } from '../../shared/secrets/secret-box.js';
 import { apiDeps, appServices } from '../dependencies.js';
 import { invalid, isPermanent, report } from '../submission-errors.js';
 
@@ -22,7 +24,7 @@ function parseMessage(message: unknown): { id: string; body: unknown } {
     try {
       value = JSON.parse(value);
     } catch (err) {
-      throw invalid(`the message is not JSON: ${(err as Error).message}`);
+      throw invalid(`the message is not JSON: ${describeJsonSyntaxError(err)}`);
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -31,6 +33,14 @@ function parseMessage(message: unknown): { id: string; body: unknown } {
   const { id, ...body } = value as Record<string, unknown>;
   if (typeof id !== 'string') throw invalid("'id' must be the job's resource id", 'id');
   return { id, body };
+}
+
+function sealedUnlessJson(text: string, secrets: SecretBox): unknown {
+  try {
+    return secrets.sealAll(JSON.parse(text));
+  } catch {
+    return { sealedText: secrets.seal(text) };
+  }
 }
 
 export async function submitJobFromQueue(
@@ -47,12 +57,15 @@ export async function submitJobFromQueue(
     context.log(`job ${id} ${outcome.outcome} from the ${SUBMISSIONS_QUEUE} queue`);
   } catch (err) {
     if (!isPermanent(err) && dequeueCount < MAX_DEQUEUE_COUNT) throw err; // the host retries it
-    const { queues } = await appServices();
+    const { queues, base } = await appServices();
     const poison = queues.getQueueClient(POISON_QUEUE);
     await poison.createIfNotExists();
-    const entry = { message, ...report('queue', SUBMISSIONS_QUEUE, err, new Date()), dequeueCount };
+    // The poison entry outlives the message: its secrets stay sealed, and text that is not even JSON is kept
+    // only sealed as a whole, since we cannot tell where a secret in it would be.
+    const kept = typeof message === 'string' ? sealedUnlessJson(message, base.secrets) : base.secrets.sealAll(message);
+    const entry = { message: kept, ...report('queue', SUBMISSIONS_QUEUE, err, new Date()), dequeueCount };
     await poison.sendMessage(Buffer.from(JSON.stringify(entry)).toString('base64'));
-    context.warn(`job submission moved to ${POISON_QUEUE}: ${entry.error.code}: ${entry.error.message}`);
+    context.warn(`job submission moved to ${POISON_QUEUE}: ${entry.error.code} (target: ${entry.error.target ?? '-'})`);
   }
 }
 

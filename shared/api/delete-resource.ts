@@ -22,7 +22,7 @@ export async function deleteResource(
   if (!existing) return undefined;
   const operation = await beginOperation(deps, existing.resourceId, 'delete');
   try {
-    await deleteTree(deps, existing, operation.operationId);
+    await deleteTree(deps, existing);
     await completeOperation(deps, operation.operationId, { status: 'Succeeded' });
   } catch (err) {
     await completeOperation(deps, operation.operationId, {
@@ -34,7 +34,7 @@ export async function deleteResource(
   return { operationId: operation.operationId };
 }
 
-async function deleteTree(deps: ApiDeps, resource: StoredResource, operationId: string): Promise<void> {
+async function deleteTree(deps: ApiDeps, resource: StoredResource): Promise<void> {
   // Mark first, so readers see `deleting` while children go.
   await deps.store.update(resource.id, (current) => ({
     ...current,
@@ -47,14 +47,16 @@ async function deleteTree(deps: ApiDeps, resource: StoredResource, operationId: 
   for (const kind of CHILD_KINDS[resource.id.kind] ?? []) {
     for (;;) {
       const page = await deps.store.listChildren(resource.id, kind, { maxItems: 100 });
-      for (const child of page.items) await deleteTree(deps, child, operationId);
+      for (const child of page.items) await deleteTree(deps, child);
       if (page.items.length === 0) break;
     }
   }
   if (resource.id.kind === 'job') {
     const job = resource.record as unknown as JobRecord;
     if (job.executionState === 'queued' || job.executionState === 'running') {
-      await deps.lifecycles.terminateJob({ jobId: resource.resourceId, operationId });
+      // The termination is its own operation: completing it must not complete the delete.
+      const termination = await beginOperation(deps, resource.resourceId, 'terminate');
+      await deps.lifecycles.terminateJob({ jobId: resource.resourceId, operationId: termination.operationId });
     }
   }
   await deps.store.delete(resource.id);

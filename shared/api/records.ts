@@ -76,13 +76,21 @@ export async function requireParents(
     resourceGroup: id.resourceGroup,
     workspace: id.workspace,
   };
-  if (!(await store.get(workspace))) {
-    throw createApiError('ParentResourceNotFound', { type: typeNoun('workspace'), name: id.workspace });
-  }
-  if (id.kind === 'job') {
-    const experiment = { ...workspace, kind: 'experiment' as const, experiment: id.experiment };
-    if (!(await store.get(experiment))) {
-      throw createApiError('ParentResourceNotFound', { type: typeNoun('experiment'), name: id.experiment });
+  const parents: BatchAiResourceId[] = [workspace];
+  if (id.kind === 'job') parents.push({ ...workspace, kind: 'experiment', experiment: id.experiment });
+  for (const parentId of parents) {
+    const parent = await store.get(parentId);
+    if (!parent) {
+      throw createApiError('ParentResourceNotFound', {
+        type: typeNoun(parentId.kind),
+        name: batchAiResourceName(parentId),
+      });
+    }
+    // A child created while its parent is being deleted would be left behind as an orphan.
+    if (parent.record['provisioningState'] === 'deleting') {
+      throw createApiError('OperationNotAllowed', {
+        reason: `the ${typeNoun(parentId.kind)} '${batchAiResourceName(parentId)}' is being deleted`,
+      });
     }
   }
 }

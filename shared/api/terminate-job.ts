@@ -1,7 +1,7 @@
 import type { JobRecord } from '../domain/job-view.js';
 import type { JobResourceId } from '../domain/resource-id.js';
 import type { ApiDeps } from './api-deps.js';
-import { beginOperation } from './operation-tracker.js';
+import { beginOperation, completeOperation } from './operation-tracker.js';
 import { mustGet } from './records.js';
 
 /**

@@ -1,4 +1,5 @@
 import { BlobSASPermissions, type ContainerClient } from '@azure/storage-blob';
+import { createApiError } from '../domain/api-errors.js';
 import type { OutputFile, OutputFileLister, OutputFileQuery } from '../stores/output-files.js';
 
 /**
@@ -16,7 +17,19 @@ export class BlobOutputFileLister implements OutputFileLister {
       maxPageSize: query.maxResults,
       ...(query.continuation ? { continuationToken: query.continuation } : {}),
     });
-    const next = await pages.next();
+    let next: Awaited<ReturnType<typeof pages.next>>;
+    try {
+      next = await pages.next();
+    } catch (err) {
+      if (query.continuation && (err as { statusCode?: number }).statusCode === 400) {
+        throw createApiError(
+          'InvalidPropertyValue',
+          { target: '$skipToken', reason: 'it is not a continuation token this API returned' },
+          { target: '$skipToken' },
+        );
+      }
+      throw err;
+    }
     if (next.done) return { items: [] };
     const page = next.value;
     const expiresOn = new Date(Date.now() + query.linkExpiryMinutes * 60_000);

@@ -1,4 +1,5 @@
 import type { Container, ItemDefinition } from '@azure/cosmos';
+import { createApiError } from '../domain/api-errors.js';
 import type { BatchAiResourceId, BatchAiResourceKind } from '../domain/resource-id.js';
 import {
   ConcurrencyConflictError,
@@ -174,7 +175,21 @@ export class CosmosResourceStore implements ResourceStore {
       ...(options.continuation ? { continuationToken: decodeContinuation(options.continuation) } : {}),
       ...(options.partitionKey ? { partitionKey: options.partitionKey } : {}),
     });
-    const { resources, continuationToken } = await iterator.fetchNext();
+    let page: { resources: ResourceDocument[]; continuationToken?: string };
+    try {
+      page = await iterator.fetchNext();
+    } catch (err) {
+      // A token we did not issue (or one mangled in transit) is the caller's mistake, not a server fault.
+      if (options.continuation && (statusOf(err) === 400 || statusOf(err) === undefined)) {
+        throw createApiError(
+          'InvalidPropertyValue',
+          { target: '$skipToken', reason: 'it is not a continuation token this API returned' },
+          { target: '$skipToken' },
+        );
+      }
+      throw err;
+    }
+    const { resources, continuationToken } = page;
     const continuation = encodeContinuation(continuationToken);
     return { items: resources.map(toStored), ...(continuation ? { continuation } : {}) };
   }

@@ -21,7 +21,6 @@ export class SecretBox {
   }
 
   seal(plain: string): string {
-    if (SecretBox.isSealed(plain)) return plain;
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);

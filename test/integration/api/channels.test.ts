@@ -77,6 +77,7 @@ t('a bad queue message ends in the poison queue with the reason', async () => {
     JSON.stringify(entries),
   );
   assert.equal(await jobState('bad-queue'), undefined, 'no half-created job');
+  assert.ok(!JSON.stringify(entries).includes('poison-s3cret'), 'secrets stay sealed in the poison queue');
 });
 
 t('a manifest blob submits a job and moves to manifests-accepted', async () => {

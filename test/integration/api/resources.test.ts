@@ -173,6 +173,8 @@ t('jobs: submit (LRO), idempotent resubmit, conflict on change, terminate, outpu
 
   const terminate = await api.call('POST', `${path}/terminate`);
   assert.equal(terminate.status, 202);
+  const retried = await api.call('POST', `${path}/terminate`);
+  assert.ok(retried.status === 202, retried.text);
   const terminated = await api.waitForOperation(terminate.headers.get('location')!);
   assert.equal(terminated.status, 200);
   const after = await api.call<Resource>('GET', path);
@@ -291,6 +293,18 @@ t('errors at the edge: api-version, keys, JSON, unknown fields, bad names — ne
   });
   assert.equal(badJson.status, 400);
   assert.equal(badJson.body.error.code, 'InvalidRequestContent');
+  const leak = await api.call<{ error: { message: string } }>('PUT', path, {
+    rawBody: '{"location": "local", "tags": {"x": Passw0rd-very-secret}}',
+    headers: { 'content-type': 'application/json' },
+  });
+  assert.equal(leak.status, 400);
+  assert.ok(!leak.text.includes('Passw0rd'), `the error does not quote the body: ${leak.text}`);
+  for (const list of [`/subscriptions/${api.sub}/providers/Microsoft.BatchAI/workspaces`, `${path}/experiments`]) {
+    await api.call('PUT', path, { body: { location: 'local' } });
+    const garbage = await api.call<{ error: { target: string } }>('GET', `${list}?$skipToken=not-a-token`);
+    assert.equal(garbage.status, 400, `${list}: ${garbage.text}`);
+    assert.equal(garbage.body.error.target, '$skipToken');
+  }
   const badName = await api.call('PUT', api.workspacePath('bad.name'), { body: { location: 'local' } });
   assert.equal(badName.status, 400, badName.text);
   await api.call('PUT', path, { body: { location: 'local' } });
