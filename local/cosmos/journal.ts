@@ -102,6 +102,7 @@ export class CosmosJournal {
       .map(Number);
     this.generation = generations.length ? Math.max(...generations) : 0;
     let items = 0;
+    let torn = false;
     this.replaying = true;
     try {
       for (const name of [`snapshot-${this.generation}.jsonl`, `journal-${this.generation}.jsonl`]) {
@@ -114,6 +115,7 @@ export class CosmosJournal {
             entry = JSON.parse(line) as Entry;
           } catch {
             // A torn last line from a crash mid-write: everything before it is intact.
+            torn = true;
             break;
           }
           this.apply(entry);
@@ -125,6 +127,8 @@ export class CosmosJournal {
     }
     this.removeOtherGenerations();
     this.fd = openSync(join(this.options.dir, `journal-${this.generation}.jsonl`), 'a');
+    // Appending after a torn line would glue the next entry onto it; start a clean generation instead.
+    if (torn) this.compact();
     return { items };
   }
 

@@ -27,14 +27,16 @@ export function cosmosService(options: { dataDir: string; port: number; compactA
     ports: [{ port: options.port, option: '--cosmos-port or --base-port' }],
     ready: () =>
       new Promise((resolve) => {
+        let probeAgent: Agent;
         try {
-          agent ??= new Agent({ ca: readFileSync(certPath) });
+          probeAgent = agent ?? new Agent({ ca: readFileSync(certPath) });
         } catch {
           resolve(false); // the certificate is made at the emulator's first start
           return;
         }
-        const req = request(`https://127.0.0.1:${options.port}/`, { agent, timeout: 1000 }, (res) => {
+        const req = request(`https://127.0.0.1:${options.port}/`, { agent: probeAgent, timeout: 1000 }, (res) => {
           res.resume();
+          if (res.statusCode === 200) agent = probeAgent; // keep only an agent that has trusted the server
           resolve(res.statusCode === 200);
         });
         req.once('timeout', () => req.destroy());

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 
@@ -36,8 +36,11 @@ export async function ensureTlsMaterial(dir: string): Promise<TlsMaterial> {
         },
       ],
     });
-    await writeFile(keyPath, pems.private, { mode: 0o600 });
-    await writeFile(certPath, pems.cert);
+    // Write-then-rename: the stack's readiness probe reads the certificate while the emulator starts.
+    await writeFile(`${keyPath}.tmp`, pems.private, { mode: 0o600 });
+    await rename(`${keyPath}.tmp`, keyPath);
+    await writeFile(`${certPath}.tmp`, pems.cert);
+    await rename(`${certPath}.tmp`, certPath);
   }
   return { certPath, cert: await readFile(certPath, 'utf8'), key: await readFile(keyPath, 'utf8') };
 }

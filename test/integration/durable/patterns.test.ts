@@ -82,7 +82,7 @@ describe('durable orchestration patterns', () => {
     assert.equal(s.runtimeStatus, 'Completed');
     assert.equal((s.output as { fired: boolean }).fired, true);
     assert.ok((s.output as { elapsedMs: number }).elapsedMs >= 300);
-    assert.ok(took >= 300 && took < 1500, `timer took ${took} ms`);
+    assert.ok(took >= 300 && took < 10_000, `timer took ${took} ms`);
   });
 
   it('delivers an external event raised after the orchestration waits', async () => {

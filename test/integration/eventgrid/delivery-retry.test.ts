@@ -153,8 +153,8 @@ test('after maxDeliveryAttempts failures the event is dead-lettered', async () =
 test('pending deliveries survive a restart of the emulator', async () => {
   const dir = await tempDir('restart-data');
   const configPath = await writeConfig(dir, {
-    // 10 s → 1 s: long enough to stop the emulator between the failed attempt and its retry.
-    retryTimeScale: 0.1,
+    // 10 s → 5 s: long enough to stop the emulator between the failed attempt and its retry.
+    retryTimeScale: 0.5,
     subscriptions: [subscription('restart-retry'), subscription('restart-unvalidated')],
   });
   receiver.setRefuseValidation('restart-unvalidated', true);

@@ -107,19 +107,33 @@ export async function startEmulator(o: {
     while (nl >= 0) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      logs.push(JSON.parse(line) as Record<string, unknown>);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
       nl = buffered.indexOf('\n');
     }
   });
   const exited = once(child, 'exit') as Promise<[number | null]>;
-  await waitFor('emulator /health', async () => {
-    if (child.exitCode !== null) throw new Error(`emulator exited with ${child.exitCode}`);
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  });
+  try {
+    await waitFor(
+      'emulator /health',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`emulator exited with ${child.exitCode}`);
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+    );
+  } catch (err) {
+    // Its IPC channel would keep this test process alive until the runner's timeout.
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     port,
     topicEndpoint: `http://127.0.0.1:${port}/api/events`,

@@ -240,7 +240,6 @@ test('publish → webhook latency (measured)', async () => {
   console.log(
     `publish → webhook latency over ${samples.length} events: p50 ${p(0.5).toFixed(1)} ms, p95 ${p(0.95).toFixed(1)} ms`,
   );
-  assert.ok(p(0.5) < 250, `median latency ${p(0.5)} ms`);
 });
 
 test('diagnostics and the manual validationUrl', async () => {

@@ -48,23 +48,36 @@ function processesUsing(dataDir: string): number[] {
 async function freeBasePort(): Promise<number> {
   // Seven consecutive ports must be free; try random bases until one fits.
   for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    const base = 20_000 + Math.floor(Math.random() * 11_990); // below Linux's ephemeral ports (32768+)
     const free = await Promise.all(Array.from({ length: 7 }, (_, i) => isPortFree(base + i)));
     if (free.every(Boolean)) return base;
+  }
+}
+
+/**
+ * Runs `start` until the stack is ready. A parallel test file's stack may take one of our ports between the
+ * check and the bind; the CLI then fails naming the port, and we try other ports.
+ */
+async function startCli(dataDir: string) {
+  for (let attempt = 1; ; attempt++) {
+    const basePort = await freeBasePort();
+    const cliRun = run(['start', '--data-dir', dataDir, '--base-port', String(basePort)]);
+    const started = Date.now();
+    while (!cliRun.output().includes('press Ctrl-C to stop') && cliRun.child.exitCode === null) {
+      assert.ok(Date.now() - started < 90_000, `not ready within 90 s:\n${cliRun.output()}`);
+      await sleep(50);
+    }
+    if (cliRun.output().includes('press Ctrl-C to stop')) return { ...cliRun, basePort };
+    await cliRun.exited;
+    const clash = /already in use|EADDRINUSE/.test(cliRun.output());
+    assert.ok(clash && attempt < 4, `the stack exited early:\n${cliRun.output()}`);
   }
 }
 
 test('start prints the endpoints, writes stack.json, and Ctrl-C stops every child', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'batchai-cli-'));
   dirs.push(dataDir);
-  const basePort = await freeBasePort();
-  const { child, output, exited } = run(['start', '--data-dir', dataDir, '--base-port', String(basePort)]);
-  const started = Date.now();
-  while (!output().includes('press Ctrl-C to stop')) {
-    assert.equal(child.exitCode, null, `the stack exited early:\n${output()}`);
-    assert.ok(Date.now() - started < 60_000, `not ready within 60 s:\n${output()}`);
-    await sleep(50);
-  }
+  const { child, output, exited, basePort } = await startCli(dataDir);
   assert.match(output(), new RegExp(`azurite-blob\\s+http://127\\.0\\.0\\.1:${basePort}/devstoreaccount1`));
   assert.match(output(), new RegExp(`cosmos\\s+https://127\\.0\\.0\\.1:${basePort + 3}/`));
   const descriptor = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as StackDescriptor;
@@ -84,11 +97,7 @@ test('start prints the endpoints, writes stack.json, and Ctrl-C stops every chil
 test('children stop by themselves when the stack process is killed with SIGKILL', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'batchai-cli-'));
   dirs.push(dataDir);
-  const { child, output, exited } = run(['start', '--data-dir', dataDir, '--base-port', String(await freeBasePort())]);
-  while (!output().includes('press Ctrl-C to stop')) {
-    assert.equal(child.exitCode, null, `the stack exited early:\n${output()}`);
-    await sleep(50);
-  }
+  const { child, exited } = await startCli(dataDir);
   child.kill('SIGKILL');
   await exited;
   let left = processesUsing(dataDir);
