@@ -36,6 +36,12 @@ export function jobIdFromManifestName(
   return { kind: 'job', ...scope, workspace, experiment, job };
 }
 
+function etagOf(properties: unknown): string | undefined {
+  if (properties === null || typeof properties !== 'object') return undefined;
+  const entry = Object.entries(properties).find(([key]) => key.toLowerCase() === 'etag');
+  return typeof entry?.[1] === 'string' ? entry[1] : undefined;
+}
+
 export async function submitJobManifest(
   blob: unknown,
   client: DurableClient,
@@ -61,7 +67,16 @@ export async function submitJobManifest(
     await target.getBlockBlobClient(name).upload(body, body.length, {
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
-    await blobs.getContainerClient(MANIFESTS).getBlobClient(name).deleteIfExists();
+    // Only the version we processed: a manifest overwritten meanwhile has its own event coming.
+    const etag = etagOf(context.triggerMetadata?.properties);
+    try {
+      await blobs
+        .getContainerClient(MANIFESTS)
+        .getBlobClient(name)
+        .deleteIfExists(etag ? { conditions: { ifMatch: etag } } : {});
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 412) throw err;
+    }
   };
   try {
     const id = jobIdFromManifestName(name, deps.settings.compute);
