@@ -46,7 +46,6 @@ export interface ApiRoute {
   /** The resource the route answers with, for the OpenAPI document. */
   returns?: BatchAiResourceKind | 'list' | 'none';
   longRunning?: boolean;
-  /** Routes ARM serves without api-version (none of ours). */
   handler: ArmHandler;
 }
 

@@ -11,6 +11,7 @@
 import { resolveAppSettingRefs } from './app-settings.js';
 import type { FunctionInvoker, HostLogger, RegisteredFunction, RpcTypedData } from './contracts.js';
 import { acceptDelivery, eventTypeOf, type GridEvent } from './event-grid-delivery.js';
+import { functionsTriggeredBy } from './functions-triggered-by.js';
 import { emptyResponse, type HostRequest, type HostResponse, jsonResponse } from './http-types.js';
 import type { HostKeys } from './keys.js';
 import { blobService } from './storage-clients.js';
@@ -93,9 +94,7 @@ export function createBlobWebhook(deps: {
   log: HostLogger;
 }) {
   const byName = new Map(
-    deps.functions
-      .filter((f) => f.trigger.binding.type.toLowerCase() === 'blobtrigger')
-      .map((f) => [f.name.toLowerCase(), f] as const),
+    functionsTriggeredBy(deps.functions, 'blobTrigger').map((f) => [f.name.toLowerCase(), f] as const),
   );
   const receipts = new Set<string>();
 

@@ -5,6 +5,7 @@
 
 import type { FunctionInvoker, HostLogger, RegisteredFunction } from './contracts.js';
 import { acceptDelivery } from './event-grid-delivery.js';
+import { functionsTriggeredBy } from './functions-triggered-by.js';
 import { emptyResponse, type HostRequest, type HostResponse, jsonResponse } from './http-types.js';
 import type { HostKeys } from './keys.js';
 
@@ -18,9 +19,7 @@ export function createEventGridWebhook(deps: {
   log: HostLogger;
 }) {
   const byName = new Map(
-    deps.functions
-      .filter((f) => f.trigger.binding.type.toLowerCase() === 'eventgridtrigger')
-      .map((f) => [f.name.toLowerCase(), f] as const),
+    functionsTriggeredBy(deps.functions, 'eventGridTrigger').map((f) => [f.name.toLowerCase(), f] as const),
   );
 
   return async function handleEventGrid(req: HostRequest): Promise<HostResponse> {

@@ -3,6 +3,7 @@
 // library's RPC response (status, headers, cookies, body bytes) back into an HTTP response.
 
 import type { FunctionInvoker, HostLogger, RegisteredFunction } from './contracts.js';
+import { functionsTriggeredBy } from './functions-triggered-by.js';
 import { emptyResponse, type HostRequest, type HostResponse } from './http-types.js';
 import { type AuthLevel, type HostKeys, presentedKey } from './keys.js';
 import { type CompiledRoute, compileRoute } from './route-template.js';
@@ -69,8 +70,7 @@ export function createHttpTriggerDispatcher(deps: {
   routePrefix: string;
   log: HostLogger;
 }) {
-  const routes: HttpRoute[] = deps.functions
-    .filter((fn) => fn.trigger.binding.type.toLowerCase() === 'httptrigger')
+  const routes: HttpRoute[] = functionsTriggeredBy(deps.functions, 'httpTrigger')
     .map((fn) => {
       const b = fn.trigger.binding;
       const methods =

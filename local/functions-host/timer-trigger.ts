@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringSetting } from './app-settings.js';
 import type { FunctionInvoker, HostLogger, RegisteredFunction } from './contracts.js';
+import { functionsTriggeredBy } from './functions-triggered-by.js';
 import { parseSchedule, type Schedule } from './ncrontab.js';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -50,13 +51,11 @@ export function createTimerScheduler(deps: {
   log: HostLogger;
 }): TimerScheduler {
   const file = path.join(deps.dataDir, 'timers.json');
-  const timers = deps.functions
-    .filter((f) => f.trigger.binding.type.toLowerCase() === 'timertrigger')
-    .map((fn) => ({
-      fn,
-      schedule: parseSchedule(stringSetting(fn.trigger.binding, 'schedule') ?? '') as Schedule,
-      runOnStartup: fn.trigger.binding.runOnStartup === true,
-    }));
+  const timers = functionsTriggeredBy(deps.functions, 'timerTrigger').map((fn) => ({
+    fn,
+    schedule: parseSchedule(stringSetting(fn.trigger.binding, 'schedule') ?? '') as Schedule,
+    runOnStartup: fn.trigger.binding.runOnStartup === true,
+  }));
   const handles = new Map<string, NodeJS.Timeout>();
   let statuses: Record<string, ScheduleStatus> = {};
   let stopped = false;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KeysFile } from '../functions-host/keys.js';
 import { httpAnswersWith } from './probes.js';
 import type { ServiceSpec } from './supervisor.js';
 
@@ -35,11 +36,7 @@ export function functionsHostService(options: {
   };
 }
 
-export interface HostKeysFile {
-  masterKey: string;
-  systemKeys: Record<string, string>;
-}
-
-export async function readHostKeys(dataDir: string): Promise<HostKeysFile> {
-  return JSON.parse(await readFile(join(functionsDataDir(dataDir), 'keys.json'), 'utf8')) as HostKeysFile;
+/** The keys the host made for this data dir (see local/functions-host/keys.ts for the format). */
+export async function readHostKeys(dataDir: string): Promise<KeysFile> {
+  return JSON.parse(await readFile(join(functionsDataDir(dataDir), 'keys.json'), 'utf8')) as KeysFile;
 }

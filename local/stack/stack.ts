@@ -132,8 +132,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     const functionsBase = `http://127.0.0.1:${ports.functions}`;
     let functions: FunctionMetadata[] = [];
-    if (has('functions')) {
-      const keys = await readHostKeys(dataDir);
+    const keys = has('functions') ? await readHostKeys(dataDir) : undefined;
+    if (keys) {
       functions = await fetchFunctions(functionsBase, keys.masterKey);
       descriptor.functions = {
         apiBaseUrl: `${functionsBase}/api`,
@@ -145,12 +145,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     // Phase 2: Event Grid, subscribed to what the app's functions listen to.
     if (has('eventgrid')) {
-      const keys = has('functions') ? await readHostKeys(dataDir) : { systemKeys: {} };
       const configPath = await writeEventGridConfig(dataDir, {
         subscriptionId: LOCAL_SUBSCRIPTION_ID,
         resourceGroup: LOCAL_RESOURCE_GROUP,
         ...(options.eventGridRetryTimeScale ? { retryTimeScale: options.eventGridRetryTimeScale } : {}),
-        subscriptions: eventSubscriptionsFor(functions, { baseUrl: functionsBase, systemKeys: keys.systemKeys }),
+        subscriptions: eventSubscriptionsFor(functions, { baseUrl: functionsBase, systemKeys: keys?.systemKeys ?? {} }),
       });
       const topicKey = await loadOrCreateTopicKey(dataDir);
       await supervisor.start([

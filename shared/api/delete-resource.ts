@@ -61,5 +61,3 @@ async function deleteTree(deps: ApiDeps, resource: StoredResource): Promise<void
   }
   await deps.store.delete(resource.id);
 }
-
-export type { BatchAiResourceId };

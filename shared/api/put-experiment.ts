@@ -1,5 +1,6 @@
 import { apiErrorFromBody } from '../domain/api-errors.js';
 import { type ExperimentResourceId, formatBatchAiResourceId } from '../domain/resource-id.js';
+import { provisioning } from '../domain/resource-states.js';
 import { validateExperimentCreate } from '../domain/validate-requests.js';
 import type { ExperimentRecord } from '../domain/workspace-view.js';
 import type { ApiDeps } from './api-deps.js';
@@ -14,9 +15,7 @@ export async function putExperiment(deps: ApiDeps, id: ExperimentResourceId, bod
   const now = deps.now().toISOString();
   const record: ExperimentRecord = {
     id,
-    creationTime: now,
-    provisioningState: 'succeeded',
-    provisioningStateTransitionTime: now,
+    ...provisioning('succeeded', now),
   };
   const { created, resource } = await deps.store.createIfAbsent({
     id,

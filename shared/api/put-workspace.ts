@@ -1,5 +1,6 @@
 import { apiErrorFromBody, createApiError } from '../domain/api-errors.js';
 import { formatBatchAiResourceId, type WorkspaceResourceId } from '../domain/resource-id.js';
+import { provisioning } from '../domain/resource-states.js';
 import { validateWorkspaceCreate, validateWorkspaceUpdate } from '../domain/validate-requests.js';
 import type { WorkspaceRecord } from '../domain/workspace-view.js';
 import type { StoredResource } from '../stores/resource-store.js';
@@ -23,9 +24,7 @@ export async function putWorkspace(deps: ApiDeps, id: WorkspaceResourceId, body:
     id,
     location,
     ...(tags ? { tags } : {}),
-    creationTime: now,
-    provisioningState: 'succeeded',
-    provisioningStateTransitionTime: now,
+    ...provisioning('succeeded', now),
   };
   const fingerprint = deps.secrets.fingerprint({ location, tags });
   const { created, resource } = await deps.store.createIfAbsent({

@@ -7,6 +7,7 @@ import {
   EMPTY_NODE_STATE_COUNTS,
   type NodeStateCounts,
   type ProvisioningInfo,
+  provisioning,
 } from './resource-states.js';
 import type { ResourceView } from './resource-view.js';
 import { redactNodeSetup, redactUserAccountSettings } from './secrets.js';
@@ -35,9 +36,7 @@ export function newClusterRecord(input: {
     id: input.id,
     uid: input.uid,
     properties: input.properties,
-    creationTime: input.now,
-    provisioningState: 'creating',
-    provisioningStateTransitionTime: input.now,
+    ...provisioning('creating', input.now),
     allocationState: 'steady',
     allocationStateTransitionTime: input.now,
     currentNodeCount: 0,

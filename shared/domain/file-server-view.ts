@@ -1,6 +1,7 @@
 import type { FileServerProperties } from './file-server-schema.js';
 import { type FileServerResourceId, formatBatchAiResourceId, RESOURCE_TYPES } from './resource-id.js';
 import type { FileServerProvisioningState, ProvisioningInfo } from './resource-states.js';
+import { provisioning } from './resource-states.js';
 import type { ResourceView } from './resource-view.js';
 import { redactUserAccountSettings } from './secrets.js';
 
@@ -27,9 +28,7 @@ export function newFileServerRecord(input: {
   return {
     id: input.id,
     properties: input.properties,
-    creationTime: input.now,
-    provisioningState: 'creating',
-    provisioningStateTransitionTime: input.now,
+    ...provisioning('creating', input.now),
   };
 }
 

@@ -2,6 +2,7 @@ import type { JobProperties } from './job-schema.js';
 import { toolTypeOf } from './job-schema.js';
 import { formatBatchAiResourceId, type JobResourceId, RESOURCE_TYPES } from './resource-id.js';
 import type { ExecutionState, JobExecutionInfo, ProvisioningInfo, ProvisioningState } from './resource-states.js';
+import { provisioning } from './resource-states.js';
 import type { ResourceView } from './resource-view.js';
 import { redactMountVolumes, redactSecretVariables } from './secrets.js';
 import { TOOLKITS } from './toolkit-schema.js';
@@ -30,9 +31,7 @@ export function newJobRecord(input: {
     id: input.id,
     uid: input.uid,
     properties: input.properties,
-    creationTime: input.now,
-    provisioningState: 'creating',
-    provisioningStateTransitionTime: input.now,
+    ...provisioning('creating', input.now),
     executionState: 'queued',
     executionStateTransitionTime: input.now,
   };

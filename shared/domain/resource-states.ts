@@ -52,3 +52,8 @@ export interface ProvisioningInfo<S extends string> {
   provisioningState: S;
   provisioningStateTransitionTime: string;
 }
+
+/** The provisioning fields of a resource entering `state` at `now` (its creation time for a new one). */
+export function provisioning<S extends string>(state: S, now: string): ProvisioningInfo<S> {
+  return { creationTime: now, provisioningState: state, provisioningStateTransitionTime: now };
+}

@@ -22,10 +22,6 @@ export interface ExperimentRecord extends ProvisioningInfo<ProvisioningState> {
 
 export type ProvisioningView = ProvisioningInfo<ProvisioningState>;
 
-export function newProvisioning(now: string): ProvisioningInfo<'creating'> {
-  return { creationTime: now, provisioningState: 'creating', provisioningStateTransitionTime: now };
-}
-
 export function workspaceView(
   record: WorkspaceRecord,
 ): ResourceView<ProvisioningView> & { location: string; tags?: Tags } {

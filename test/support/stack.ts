@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CosmosClient } from '@azure/cosmos';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
+import { storageEndpoints } from '../../local/azurite/service.js';
 import type { StackDescriptor } from '../../local/stack/descriptor.js';
 import { freePortPlan, PortInUseError } from '../../local/stack/ports.js';
 import { type ServiceName, startStack } from '../../local/stack/stack.js';
@@ -82,6 +83,9 @@ export async function withServiceOutput<T>(stack: TestStack, body: () => Promise
     throw err;
   }
 }
+
+/** A well-formed storage connection string whose endpoints refuse connections (port 1 on loopback). */
+export const UNREACHABLE_STORAGE = storageEndpoints({ blob: 1, queue: 1, table: 1 }).connectionString;
 
 export const blobClient = (d: StackDescriptor) => BlobServiceClient.fromConnectionString(d.storage.connectionString);
 export const queueClient = (d: StackDescriptor) => QueueServiceClient.fromConnectionString(d.storage.connectionString);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { UNREACHABLE_STORAGE } from '../../support/stack.js';
 import {
   type EmulatorProcess,
   eventOf,
@@ -15,10 +16,6 @@ import {
   waitFor,
   writeConfig,
 } from './harness.js';
-
-// No container is watched here, so the emulator never talks to storage; the string only has to parse.
-const NO_STORAGE =
-  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;';
 
 let receiver: WebhookReceiver;
 let emulator: EmulatorProcess;
@@ -74,7 +71,7 @@ before(async () => {
       subscription('manual-check'),
     ],
   });
-  emulator = await startEmulator({ dataDir, configPath, connectionString: NO_STORAGE });
+  emulator = await startEmulator({ dataDir, configPath, connectionString: UNREACHABLE_STORAGE });
 });
 
 after(async () => {
@@ -158,7 +155,7 @@ test('pending deliveries survive a restart of the emulator', async () => {
     subscriptions: [subscription('restart-retry'), subscription('restart-unvalidated')],
   });
   receiver.setRefuseValidation('restart-unvalidated', true);
-  let em = await startEmulator({ dataDir: dir, configPath, connectionString: NO_STORAGE });
+  let em = await startEmulator({ dataDir: dir, configPath, connectionString: UNREACHABLE_STORAGE });
   receiver.script('restart-retry', [500]);
   const retried = await publish(em.port, '/restart-retry/one');
   const waiting = await publish(em.port, '/restart-unvalidated/one');
@@ -169,7 +166,7 @@ test('pending deliveries survive a restart of the emulator', async () => {
   assert.equal(receiver.notifications('restart-unvalidated').length, 0);
 
   receiver.setRefuseValidation('restart-unvalidated', false);
-  em = await startEmulator({ dataDir: dir, configPath, connectionString: NO_STORAGE });
+  em = await startEmulator({ dataDir: dir, configPath, connectionString: UNREACHABLE_STORAGE });
   try {
     const second = await waitFor('retry after restart', () => receiver.notifications('restart-retry')[1]);
     assert.equal(eventOf(second).id, retried);

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../../local/eventgrid/config.js';
+import { freePort } from '../../../local/stack/ports.js';
 import { startTestStack } from '../../support/stack.js';
-
 import { waitFor } from '../../support/wait-for.js';
 
-export { waitFor };
+export { freePort, waitFor };
 
 const emulatorMain = fileURLToPath(new URL('../../../local/eventgrid/main.js', import.meta.url));
 
@@ -30,15 +30,6 @@ export async function tempDir(prefix: string): Promise<string> {
 /** Deletes every directory tempDir() made in this test file (call after the emulators stopped). */
 export async function removeTempDirs(): Promise<void> {
   await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-}
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export interface Azurite {

@@ -8,6 +8,7 @@ import {
   EventGridPublisherClient,
   generateSharedAccessSignature,
 } from '@azure/eventgrid';
+import { UNREACHABLE_STORAGE } from '../../support/stack.js';
 import {
   type EmulatorProcess,
   eventOf,
@@ -20,8 +21,6 @@ import {
   writeConfig,
 } from './harness.js';
 
-const NO_STORAGE =
-  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;';
 const SUB = '/subscriptions/s1/resourceGroups/rg1';
 // The local topic is plain http on loopback; Azure SDK clients refuse http unless told to allow it.
 const INSECURE = { allowInsecureConnection: true };
@@ -66,7 +65,7 @@ before(async () => {
       },
     ],
   });
-  emulator = await startEmulator({ dataDir, configPath, connectionString: NO_STORAGE });
+  emulator = await startEmulator({ dataDir, configPath, connectionString: UNREACHABLE_STORAGE });
   await waitFor('handshakes', () => (receiver.requests.length >= 3 ? true : undefined));
 });
 

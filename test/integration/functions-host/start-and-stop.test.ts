@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../../../local/stack/ports.js';
-import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
+import { blobClient, startTestStack, type TestStack, UNREACHABLE_STORAGE } from '../../support/stack.js';
 import { badBindingApp, fixtureApp, hostMain, runHostExpectingExit, startHost, tempDir, waitFor } from './harness.js';
 
 let stack: TestStack;
@@ -150,12 +150,8 @@ test('the host exits by itself when its supervisor is killed with SIGKILL', asyn
     setInterval(() => {}, 1000);`;
   // Storage that refuses connections: the host keeps logging listener errors, which is what used to wedge
   // pino's synchronous stdout writer once the supervisor's end of the pipe was gone.
-  const unreachable =
-    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
-    'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
-    'BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;';
   const parent = spawn(process.execPath, ['-e', script], {
-    env: { ...process.env, AzureWebJobsStorage: unreachable },
+    env: { ...process.env, AzureWebJobsStorage: UNREACHABLE_STORAGE },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
