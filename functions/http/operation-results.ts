@@ -8,11 +8,14 @@ const HTTP_STATUS_OF_FAILURE: Record<string, number> = { InternalServerError: 50
 /** An operation is only visible under its own subscription and location. */
 async function operationInScope(call: Parameters<ArmHandler>[0]) {
   const operation = await call.deps.operations.get(call.params.operationId!);
-  const inScope =
-    operation &&
-    operation.resourceId.toLowerCase().startsWith(`/subscriptions/${call.params.subscriptionId!.toLowerCase()}/`) &&
-    call.params.location!.toLowerCase() === call.deps.settings.compute.location.toLowerCase();
-  if (!inScope) throw createApiError('ResourceNotFound', { type: 'operation', name: call.params.operationId! });
+  const subscription = `/subscriptions/${call.params.subscriptionId!.toLowerCase()}/`;
+  const location = call.deps.settings.compute.location.toLowerCase();
+  if (
+    !operation?.resourceId.toLowerCase().startsWith(subscription) ||
+    call.params.location!.toLowerCase() !== location
+  ) {
+    throw createApiError('ResourceNotFound', { type: 'operation', name: call.params.operationId! });
+  }
   return operation;
 }
 

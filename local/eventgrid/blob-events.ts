@@ -84,23 +84,24 @@ export interface BlobEventContext {
   requestId: string;
 }
 
-export function blobCreatedEvent(blob: BlobVersion, ctx: BlobEventContext): EventGridEvent {
+/** The envelope and data fields every storage blob event shares; `data` adds the event's own fields. */
+function blobEvent(
+  kind: 'created' | 'deleted',
+  blob: BlobVersion,
+  ctx: BlobEventContext,
+  data: Record<string, unknown>,
+): EventGridEvent {
   return {
     topic: ctx.topic,
     subject: blobSubject(ctx.container, blob.name),
-    eventType: 'Microsoft.Storage.BlobCreated',
-    id: deterministicId(`${ctx.account}/${ctx.container}/${blob.name}@${blob.etag}:created`),
+    eventType: kind === 'created' ? 'Microsoft.Storage.BlobCreated' : 'Microsoft.Storage.BlobDeleted',
+    id: deterministicId(`${ctx.account}/${ctx.container}/${blob.name}@${blob.etag}:${kind}`),
     data: {
-      // A listing cannot say whether PutBlob or PutBlockList wrote the blob; PutBlob is what the SDK's
-      // single-shot uploads use.
-      api: 'PutBlob',
+      ...data,
       clientRequestId: ctx.requestId,
       requestId: ctx.requestId,
-      eTag: blob.etag,
       contentType: blob.contentType,
-      contentLength: blob.contentLength,
       blobType: blob.blobType,
-      ...(blob.accessTier ? { accessTier: blob.accessTier } : {}),
       url: ctx.url,
       sequencer: ctx.sequencer,
       storageDiagnostics: { batchId: ctx.requestId },
@@ -111,24 +112,17 @@ export function blobCreatedEvent(blob: BlobVersion, ctx: BlobEventContext): Even
   };
 }
 
+export function blobCreatedEvent(blob: BlobVersion, ctx: BlobEventContext): EventGridEvent {
+  // A listing cannot say whether PutBlob or PutBlockList wrote the blob; PutBlob is what the SDK's single-shot
+  // uploads use.
+  return blobEvent('created', blob, ctx, {
+    api: 'PutBlob',
+    eTag: blob.etag,
+    contentLength: blob.contentLength,
+    ...(blob.accessTier ? { accessTier: blob.accessTier } : {}),
+  });
+}
+
 export function blobDeletedEvent(blob: BlobVersion, ctx: BlobEventContext): EventGridEvent {
-  return {
-    topic: ctx.topic,
-    subject: blobSubject(ctx.container, blob.name),
-    eventType: 'Microsoft.Storage.BlobDeleted',
-    id: deterministicId(`${ctx.account}/${ctx.container}/${blob.name}@${blob.etag}:deleted`),
-    data: {
-      api: 'DeleteBlob',
-      clientRequestId: ctx.requestId,
-      requestId: ctx.requestId,
-      contentType: blob.contentType,
-      blobType: blob.blobType,
-      url: ctx.url,
-      sequencer: ctx.sequencer,
-      storageDiagnostics: { batchId: ctx.requestId },
-    },
-    dataVersion: '',
-    metadataVersion: '1',
-    eventTime: ctx.eventTime,
-  };
+  return blobEvent('deleted', blob, ctx, { api: 'DeleteBlob' });
 }

@@ -1,5 +1,6 @@
 import type { ClusterRecord } from '../domain/cluster-view.js';
 import { vCpusOf } from '../domain/vm-sizes.js';
+import { allItems } from '../stores/resource-store.js';
 import type { ApiDeps } from './api-deps.js';
 
 export interface Usage {
@@ -24,32 +25,17 @@ export async function listUsages(
   let clusters = 0;
   let dedicated = 0;
   let lowPriority = 0;
-  let continuation: string | undefined;
-  do {
-    const workspaces = await deps.store.listWorkspaces(
-      { subscriptionId: scope.subscriptionId },
-      { maxItems: 100, ...(continuation ? { continuation } : {}) },
-    );
-    for (const ws of workspaces.items) {
-      if (String(ws.record['location'] ?? '').toLowerCase() !== scope.location.toLowerCase()) continue;
-      let page: string | undefined;
-      do {
-        const list = await deps.store.listChildren(ws.id, 'cluster', {
-          maxItems: 100,
-          ...(page ? { continuation: page } : {}),
-        });
-        for (const c of list.items) {
-          const cluster = c.record as unknown as ClusterRecord;
-          clusters += 1;
-          const cores = cluster.currentNodeCount * vCpusOf(cluster.properties.vmSize);
-          if (cluster.properties.vmPriority === 'lowpriority') lowPriority += cores;
-          else dedicated += cores;
-        }
-        page = list.continuation;
-      } while (page);
+  const location = scope.location.toLowerCase();
+  for await (const ws of allItems((o) => deps.store.listWorkspaces({ subscriptionId: scope.subscriptionId }, o))) {
+    if (String(ws.record['location'] ?? '').toLowerCase() !== location) continue;
+    for await (const c of allItems((o) => deps.store.listChildren(ws.id, 'cluster', o))) {
+      const cluster = c.record as unknown as ClusterRecord;
+      clusters += 1;
+      const cores = cluster.currentNodeCount * vCpusOf(cluster.properties.vmSize);
+      if (cluster.properties.vmPriority === 'lowpriority') lowPriority += cores;
+      else dedicated += cores;
     }
-    continuation = workspaces.continuation;
-  } while (continuation);
+  }
   return {
     value: [
       usage('Clusters', clusters, DEFAULT_QUOTAS.clusters),

@@ -21,29 +21,19 @@ export interface RecordByKind {
 
 export type AnyRecord = RecordByKind[BatchAiResourceKind];
 
+const VIEWS: { [K in BatchAiResourceKind]: (record: RecordByKind[K]) => { id: string } } = {
+  workspace: workspaceView,
+  experiment: experimentView,
+  job: jobView,
+  cluster: clusterView,
+  fileServer: fileServerView,
+};
+
 /** The GET representation of a stored resource; views never include secret values. */
 export function viewOf(stored: StoredResource): Record<string, unknown> {
-  const record = stored.record as unknown as AnyRecord;
-  let view: { id: string };
-  switch (stored.id.kind) {
-    case 'workspace':
-      view = workspaceView(record as WorkspaceRecord);
-      break;
-    case 'experiment':
-      view = experimentView(record as ExperimentRecord);
-      break;
-    case 'job':
-      view = jobView(record as JobRecord);
-      break;
-    case 'cluster':
-      view = clusterView(record as ClusterRecord);
-      break;
-    case 'fileServer':
-      view = fileServerView(record as FileServerRecord);
-      break;
-  }
+  const view = (VIEWS[stored.id.kind] as (record: AnyRecord) => { id: string })(stored.record as unknown as AnyRecord);
   // ARM keeps the casing of names as created; the id in the record is the canonical spelling.
-  return { ...view, id: stored.resourceId } as Record<string, unknown>;
+  return { ...view, id: stored.resourceId };
 }
 
 export function notFound(id: BatchAiResourceId) {

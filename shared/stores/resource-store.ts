@@ -28,6 +28,19 @@ export interface ListOptions {
   continuation?: string;
 }
 
+/** Every item of a paged listing, page after page. */
+export async function* allItems<T>(
+  list: (options: ListOptions) => Promise<Page<T>>,
+  pageSize = 100,
+): AsyncGenerator<T> {
+  let continuation: string | undefined;
+  do {
+    const page = await list({ maxItems: pageSize, ...(continuation ? { continuation } : {}) });
+    yield* page.items;
+    continuation = page.continuation;
+  } while (continuation);
+}
+
 export class ConcurrencyConflictError extends Error {
   constructor(readonly resourceId: string) {
     super(`${resourceId} was changed by someone else; read it again and retry`);

@@ -70,6 +70,31 @@ export class BatchAiApi {
     return { status: response.status, headers: response.headers, body: parsed as T, text };
   }
 
+  /**
+   * A workspace with one experiment and one cluster (default cluster body unless given), failing loudly if any
+   * PUT is refused. Returns the cluster's resource id, for jobs' `cluster.id`.
+   */
+  async seedWorkspace(
+    ws: string,
+    options: { experiment?: string; cluster?: string; clusterProperties?: Record<string, unknown> } = {},
+  ): Promise<string> {
+    const { experiment = 'exp', cluster = 'c1' } = options;
+    const clusterProperties = options.clusterProperties ?? {
+      vmSize: 'STANDARD_NC6',
+      userAccountSettings: { adminUserName: 'admin', adminUserPassword: 'seed-Pa55' },
+    };
+    const puts: Array<[string, unknown, number]> = [
+      [this.workspacePath(ws), { location: 'local' }, 200],
+      [`${this.workspacePath(ws)}/experiments/${experiment}`, {}, 200],
+      [`${this.workspacePath(ws)}/clusters/${cluster}`, { properties: clusterProperties }, 202],
+    ];
+    for (const [path, body, expected] of puts) {
+      const response = await this.call('PUT', path, { body });
+      if (response.status !== expected) throw new Error(`PUT ${path}: ${response.status} ${response.text}`);
+    }
+    return this.clusterId(ws, cluster);
+  }
+
   /** Follows an ARM long-running operation's Location until it stops answering 202. */
   async waitForOperation(location: string, timeoutMs = 30_000): Promise<ApiResponse> {
     const deadline = Date.now() + timeoutMs;

@@ -14,15 +14,7 @@ let clusterId: string;
 before(async () => {
   stack = await startTestStack();
   api = new BatchAiApi(stack.descriptor);
-  await api.call('PUT', api.workspacePath('ws'), { body: { location: 'local' } });
-  await api.call('PUT', `${api.workspacePath('ws')}/experiments/exp`, { body: {} });
-  const c = await api.call('PUT', `${api.workspacePath('ws')}/clusters/c1`, {
-    body: {
-      properties: { vmSize: 'STANDARD_D1', userAccountSettings: { adminUserName: 'a', adminUserPassword: 'x' } },
-    },
-  });
-  assert.equal(c.status, 202, c.text);
-  clusterId = api.clusterId('ws', 'c1');
+  clusterId = await api.seedWorkspace('ws');
 });
 after(() => stack?.dispose());
 

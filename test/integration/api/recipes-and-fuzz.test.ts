@@ -13,14 +13,7 @@ let clusterId: string;
 before(async () => {
   stack = await startTestStack();
   api = new BatchAiApi(stack.descriptor);
-  await api.call('PUT', api.workspacePath('ws'), { body: { location: 'local' } });
-  await api.call('PUT', `${api.workspacePath('ws')}/experiments/recipes`, { body: {} });
-  await api.call('PUT', `${api.workspacePath('ws')}/clusters/c1`, {
-    body: {
-      properties: { vmSize: 'STANDARD_NC6', userAccountSettings: { adminUserName: 'a', adminUserPassword: 'x' } },
-    },
-  });
-  clusterId = api.clusterId('ws', 'c1');
+  clusterId = await api.seedWorkspace('ws', { experiment: 'recipes' });
 });
 after(() => stack?.dispose());
 

@@ -58,16 +58,7 @@ const job = (clusterId: string, extra: Record<string, unknown> = {}) => ({
   },
 });
 
-async function workspaceWithCluster(ws: string): Promise<string> {
-  const put = await api.call('PUT', api.workspacePath(ws), { body: { location: 'local' } });
-  assert.equal(put.status, 200, put.text);
-  const { properties } = cluster(ws);
-  const created = await api.call('PUT', `${api.workspacePath(ws)}/clusters/c1`, { body: { properties } });
-  assert.equal(created.status, 202, created.text);
-  const exp = await api.call('PUT', `${api.workspacePath(ws)}/experiments/exp`, { body: {} });
-  assert.equal(exp.status, 200, exp.text);
-  return api.clusterId(ws, 'c1');
-}
+const workspaceWithCluster = (ws: string) => api.seedWorkspace(ws, { clusterProperties: cluster(ws).properties });
 
 t('workspaces: create, get, update tags, list by subscription and resource group, idempotent PUT', async () => {
   const path = api.workspacePath('ws-a');

@@ -5,10 +5,11 @@ import { once } from 'node:events';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { KeysFile } from '../../../local/functions-host/keys.js';
 import { freePort } from '../../../local/stack/ports.js';
-
+import { startTestStack, type TestStack } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 
 export { waitFor };
@@ -135,6 +136,32 @@ export async function startHost(options: {
       child.kill('SIGTERM');
       const [code] = await done;
       return code;
+    },
+  };
+}
+
+/**
+ * One Azurite stack and one host on the fixture app for a whole test file, started before its tests and
+ * stopped after them. Read `stack` and `host` inside tests (they are set once `before` has run).
+ */
+export function hostOnAzuriteForFile(): { readonly stack: TestStack; readonly host: HostProcess } {
+  const state: { stack?: TestStack; host?: HostProcess } = {};
+  before(async () => {
+    state.stack = await startTestStack({ services: ['azurite'] });
+    state.host = await startHost({ env: { AzureWebJobsStorage: state.stack.descriptor.storage.connectionString } });
+  });
+  after(async () => {
+    await state.host?.stop();
+    await state.stack?.dispose();
+  });
+  return {
+    get stack() {
+      if (!state.stack) throw new Error('the stack starts in before()');
+      return state.stack;
+    },
+    get host() {
+      if (!state.host) throw new Error('the host starts in before()');
+      return state.host;
     },
   };
 }

@@ -3,24 +3,13 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
-import { type HostProcess, startHost, waitFor } from './harness.js';
+import { test } from 'node:test';
+import { blobClient } from '../../support/stack.js';
+import { hostOnAzuriteForFile, startHost, waitFor } from './harness.js';
 
-let stack: TestStack;
-let host: HostProcess;
+const file = hostOnAzuriteForFile();
 
-before(async () => {
-  stack = await startTestStack({ services: ['azurite'] });
-  host = await startHost({ env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
-});
-
-after(async () => {
-  await host?.stop();
-  await stack?.dispose();
-});
-
-const url = (path: string) => `${host.baseUrl}${path}`;
+const url = (path: string) => `${file.host.baseUrl}${path}`;
 
 test('readiness: GET /admin/host/status answers 200 {"state":"Running"} without a key from loopback', async () => {
   const res = await fetch(url('/admin/host/status'));
@@ -81,33 +70,33 @@ test('a handler that throws answers 500', async () => {
 test('authLevel function: 401 without a key; host key, function key or master key via header or code', async () => {
   assert.equal((await fetch(url('/api/secret'))).status, 401);
   assert.equal((await fetch(url('/api/secret?code=wrong'))).status, 401);
-  const hostKey = host.keys.functionKeys.default!;
-  const fnKey = host.keys.functions.secret!.default!;
+  const hostKey = file.host.keys.functionKeys.default!;
+  const fnKey = file.host.keys.functions.secret!.default!;
   assert.equal((await fetch(url(`/api/secret?code=${hostKey}`))).status, 200);
   assert.equal((await fetch(url('/api/secret'), { headers: { 'x-functions-key': fnKey } })).status, 200);
-  assert.equal((await fetch(url(`/api/secret?code=${host.keys.masterKey}`))).status, 200);
+  assert.equal((await fetch(url(`/api/secret?code=${file.host.keys.masterKey}`))).status, 200);
   // Another function's key does not open this one.
-  const otherKey = host.keys.functions.hello!.default!;
+  const otherKey = file.host.keys.functions.hello!.default!;
   assert.equal((await fetch(url(`/api/secret?code=${otherKey}`))).status, 401);
 });
 
 test('authLevel admin: only the master key', async () => {
   assert.equal((await fetch(url('/api/admin-only'))).status, 401);
-  assert.equal((await fetch(url(`/api/admin-only?code=${host.keys.functionKeys.default}`))).status, 401);
-  const res = await fetch(url('/api/admin-only'), { headers: { 'x-functions-key': host.keys.masterKey } });
+  assert.equal((await fetch(url(`/api/admin-only?code=${file.host.keys.functionKeys.default}`))).status, 401);
+  const res = await fetch(url('/api/admin-only'), { headers: { 'x-functions-key': file.host.keys.masterKey } });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { admin: true });
 });
 
 test('keys.json is generated once with random keys and kept across restarts', async () => {
-  const text = await readFile(join(host.dataDir, 'keys.json'), 'utf8');
-  const keys = JSON.parse(text) as typeof host.keys;
+  const text = await readFile(join(file.host.dataDir, 'keys.json'), 'utf8');
+  const keys = JSON.parse(text) as typeof file.host.keys;
   assert.ok(keys.masterKey.length >= 40);
   assert.notEqual(keys.masterKey, keys.functionKeys.default);
   assert.ok(keys.systemKeys.eventgrid_extension && keys.systemKeys.blobs_extension);
   const second = await startHost({
-    dataDir: host.dataDir,
-    env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString },
+    dataDir: file.host.dataDir,
+    env: { AzureWebJobsStorage: file.stack.descriptor.storage.connectionString },
   });
   try {
     assert.deepEqual(second.keys, keys);
@@ -117,7 +106,7 @@ test('keys.json is generated once with random keys and kept across restarts', as
 });
 
 test('blob input binding resolves {name} from the route', async () => {
-  const container = blobClient(stack.descriptor).getContainerClient('inputs');
+  const container = blobClient(file.stack.descriptor).getContainerClient('inputs');
   await container.createIfNotExists();
   await container.getBlockBlobClient('note.txt').upload('from a blob', 11);
   const res = await fetch(url('/api/blob/note.txt'));
@@ -128,8 +117,8 @@ test('blob input binding resolves {name} from the route', async () => {
 
 test('stdout is JSON lines, including context.log and console output of the app', async () => {
   await fetch(url('/api/hello/Logger'));
-  await waitFor('the log line of the invocation', () => host.stdout().includes('hello called for Logger'), 5000);
-  const lines = host
+  await waitFor('the log line of the invocation', () => file.host.stdout().includes('hello called for Logger'), 5000);
+  const lines = file.host
     .stdout()
     .split('\n')
     .filter((l) => l !== '');
@@ -144,8 +133,8 @@ test('stdout is JSON lines, including context.log and console output of the app'
 
 test('admin API: GET /admin/functions lists functions with their bindings (master key only)', async () => {
   assert.equal((await fetch(url('/admin/functions'))).status, 401);
-  assert.equal((await fetch(url(`/admin/functions?code=${host.keys.functionKeys.default}`))).status, 401);
-  const res = await fetch(url('/admin/functions'), { headers: { 'x-functions-key': host.keys.masterKey } });
+  assert.equal((await fetch(url(`/admin/functions?code=${file.host.keys.functionKeys.default}`))).status, 401);
+  const res = await fetch(url('/admin/functions'), { headers: { 'x-functions-key': file.host.keys.masterKey } });
   assert.equal(res.status, 200);
   const list = (await res.json()) as {
     name: string;
@@ -159,8 +148,8 @@ test('admin API: GET /admin/functions lists functions with their bindings (maste
   assert.equal(trigger?.path, 'manifests/{name}');
   assert.equal(trigger?.source, 'EventGrid');
   assert.ok(manifest.config.bindings.some((b) => b.type === 'blob' && b.direction === 'out'));
-  assert.equal(list.find((f) => f.name === 'hello')?.invoke_url_template, `${host.baseUrl}/api/hello/{name}`);
-  const one = await fetch(url(`/admin/functions/secret?code=${host.keys.masterKey}`));
+  assert.equal(list.find((f) => f.name === 'hello')?.invoke_url_template, `${file.host.baseUrl}/api/hello/{name}`);
+  const one = await fetch(url(`/admin/functions/secret?code=${file.host.keys.masterKey}`));
   assert.equal(((await one.json()) as { name: string }).name, 'secret');
-  assert.equal((await fetch(url(`/admin/functions/nope?code=${host.keys.masterKey}`))).status, 404);
+  assert.equal((await fetch(url(`/admin/functions/nope?code=${file.host.keys.masterKey}`))).status, 404);
 });

@@ -1,25 +1,14 @@
 // Event Grid and EventGrid-sourced blob triggers through the real host's webhooks, and timer triggers.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { ContainerClient } from '@azure/storage-blob';
-import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
-import { type HostProcess, startHost, waitFor } from './harness.js';
+import { blobClient } from '../../support/stack.js';
+import { hostOnAzuriteForFile, waitFor } from './harness.js';
 
-let stack: TestStack;
-let host: HostProcess;
+const file = hostOnAzuriteForFile();
 
-before(async () => {
-  stack = await startTestStack({ services: ['azurite'] });
-  host = await startHost({ env: { AzureWebJobsStorage: stack.descriptor.storage.connectionString } });
-});
-
-after(async () => {
-  await host?.stop();
-  await stack?.dispose();
-});
-
-const container = (name: string): ContainerClient => blobClient(stack.descriptor).getContainerClient(name);
+const container = (name: string): ContainerClient => blobClient(file.stack.descriptor).getContainerClient(name);
 
 async function readJson(c: string, name: string): Promise<Record<string, unknown> | undefined> {
   try {
@@ -43,7 +32,7 @@ function gridEvent(data: Record<string, unknown>, id = randomUUID()) {
 }
 
 function post(path: string, body: unknown, headers: Record<string, string>) {
-  return fetch(`${host.baseUrl}${path}`, {
+  return fetch(`${file.host.baseUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -51,9 +40,9 @@ function post(path: string, body: unknown, headers: Record<string, string>) {
 }
 
 const egPath = () =>
-  `/runtime/webhooks/eventgrid?functionName=onGridEvent&code=${host.keys.systemKeys.eventgrid_extension}`;
+  `/runtime/webhooks/eventgrid?functionName=onGridEvent&code=${file.host.keys.systemKeys.eventgrid_extension}`;
 const blobsPath = (fn = 'onManifest') =>
-  `/runtime/webhooks/blobs?functionName=Host.Functions.${fn}&code=${host.keys.systemKeys.blobs_extension}`;
+  `/runtime/webhooks/blobs?functionName=Host.Functions.${fn}&code=${file.host.keys.systemKeys.blobs_extension}`;
 const NOTIFY = { 'aeg-event-type': 'Notification' };
 
 test('timer: runOnStartup fires once at start with isPastDue false', async () => {
@@ -64,9 +53,9 @@ test('timer: runOnStartup fires once at start with isPastDue false', async () =>
 
 test('admin API: POST /admin/functions/<timer> runs a non-HTTP function once (202)', async () => {
   const before = await waitFor('timers/startup.json', () => readJson('timers', 'startup.json'));
-  const res = await fetch(`${host.baseUrl}/admin/functions/startupTimer`, {
+  const res = await fetch(`${file.host.baseUrl}/admin/functions/startupTimer`, {
     method: 'POST',
-    headers: { 'x-functions-key': host.keys.masterKey, 'content-type': 'application/json' },
+    headers: { 'x-functions-key': file.host.keys.masterKey, 'content-type': 'application/json' },
     body: JSON.stringify({ input: '' }),
   });
   assert.equal(res.status, 202);
@@ -80,13 +69,13 @@ test('eventgrid: the system key (or master key) is required', async () => {
   const noKey = await post('/runtime/webhooks/eventgrid?functionName=onGridEvent', [gridEvent({})], NOTIFY);
   assert.equal(noKey.status, 401);
   const fnKey = await post(
-    `/runtime/webhooks/eventgrid?functionName=onGridEvent&code=${host.keys.functionKeys.default}`,
+    `/runtime/webhooks/eventgrid?functionName=onGridEvent&code=${file.host.keys.functionKeys.default}`,
     [gridEvent({})],
     NOTIFY,
   );
   assert.equal(fnKey.status, 401);
   const master = await post(
-    `/runtime/webhooks/eventgrid?functionName=onGridEvent&code=${host.keys.masterKey}`,
+    `/runtime/webhooks/eventgrid?functionName=onGridEvent&code=${file.host.keys.masterKey}`,
     [gridEvent({})],
     NOTIFY,
   );
@@ -115,7 +104,7 @@ test('eventgrid: SubscriptionValidation handshake echoes the validation code', a
 });
 
 test('eventgrid: CloudEvents OPTIONS abuse protection echoes WebHook-Request-Origin', async () => {
-  const res = await fetch(`${host.baseUrl}${egPath()}`, {
+  const res = await fetch(`${file.host.baseUrl}${egPath()}`, {
     method: 'OPTIONS',
     headers: { 'WebHook-Request-Origin': 'eventgrid.azure.net' },
   });
@@ -159,7 +148,7 @@ test('eventgrid: 5xx when the handler throws (so the sender retries), 4xx when m
   assert.equal((await post(egPath(), '{not json', NOTIFY)).status, 400);
   assert.equal((await post(egPath(), [{ hello: 'world' }], NOTIFY)).status, 400);
   assert.equal((await post(egPath(), [gridEvent({})], {})).status, 400);
-  const unknown = `/runtime/webhooks/eventgrid?functionName=nope&code=${host.keys.systemKeys.eventgrid_extension}`;
+  const unknown = `/runtime/webhooks/eventgrid?functionName=nope&code=${file.host.keys.systemKeys.eventgrid_extension}`;
   assert.equal((await post(unknown, [gridEvent({})], NOTIFY)).status, 404);
 });
 
