@@ -1,4 +1,6 @@
 // The pure domain model of the Batch AI 2018-05-01 API: schemas, validation, views, ids and errors.
+export * from './agent-bootstrap.js';
+export * from './agent-protocol.js';
 export * from './api-errors.js';
 export * from './cluster-schema.js';
 export * from './cluster-view.js';

@@ -1,0 +1,266 @@
+import { z } from 'zod';
+
+// The contract between the app and the node agent that runs on every VM. The agent shares only this folder
+// with the app. Messages travel on Storage queues: one command queue per node (app → agent) and one shared
+// event queue (agent → app). Every message names the node incarnation it concerns (scale set, instance id,
+// vmId, bootId), so stale messages (an agent that was replaced, a command meant for a previous boot) are
+// recognised and ignored on both sides. Queue bodies are JSON text; secrets inside them are sealed for the
+// one node that may open them (see SealedForNode), never in clear.
+
+export const AGENT_PROTOCOL_VERSION = 1;
+
+/** The shared queue every agent reports on. */
+export const NODE_EVENTS_QUEUE = 'node-events';
+
+/**
+ * The command queue of one node (a scale-set instance). Instance ids are never reused within a scale set, and
+ * a reimaged instance keeps its id (its new boot gets a new bootId), so the name is stable for the node's life.
+ * Queue names: 3-63 characters of lowercase letters, digits and single hyphens.
+ */
+export function nodeCommandQueueName(scaleSetName: string, instanceId: string): string {
+  const vmss = scaleSetName.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  return `node-${vmss}-${instanceId}`.replace(/-+/g, '-').replace(/-$/, '').slice(0, 63);
+}
+
+/** The scale set that backs a cluster (or a file server): derived from the resource's uid, stable and unique. */
+export function scaleSetNameFor(kind: 'cluster' | 'fileServer', uid: string): string {
+  return `${kind === 'cluster' ? 'bai-c' : 'bai-f'}${uid.replace(/-/g, '').slice(0, 24).toLowerCase()}`;
+}
+
+/** A node's id in the API (nodeId of listRemoteLoginInformation): the scale-set VM name, as Azure names it. */
+export const nodeIdOf = (scaleSetName: string, instanceId: string): string => `${scaleSetName}_${instanceId}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sealing for one node: the agent makes an X25519 key pair at every boot and registers its public key; the app
+// seals each secret value for that key (ephemeral X25519 → HKDF-SHA256 → AES-256-GCM). Only that boot of that
+// node can open it; a queue, a log or a poison message holds only ciphertext.
+
+export const SEALED_FOR_NODE_ALG = 'X25519-HKDF-SHA256-A256GCM';
+export const sealedForNodeSchema = z.strictObject({
+  alg: z.literal(SEALED_FOR_NODE_ALG),
+  /** The sender's ephemeral X25519 public key, SPKI DER, base64. */
+  epk: z.string(),
+  /** AES-GCM nonce (12 bytes), base64. */
+  iv: z.string(),
+  /** Ciphertext followed by the 16-byte GCM tag, base64. */
+  ct: z.string(),
+});
+export type SealedForNode = z.infer<typeof sealedForNodeSchema>;
+/** HKDF info string; the salt is the recipient's public key (SPKI DER), binding the secret to that boot. */
+export const SEALED_FOR_NODE_HKDF_INFO = 'batchai-node-secret-v1';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Node identity
+
+export const nodeRefSchema = z.strictObject({
+  /** ARM id of the cluster or file server the node belongs to. */
+  resourceId: z.string(),
+  scaleSetName: z.string(),
+  instanceId: z.string(),
+  /** The VM's unique id (IMDS vmId); a deleted-and-recreated instance has a new one. */
+  vmId: z.string(),
+  /** New at every start of the agent (VM boot, restart, reimage). */
+  bootId: z.string(),
+});
+export type NodeRef = z.infer<typeof nodeRefSchema>;
+
+const batchAiErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Agent → app (queue NODE_EVENTS_QUEUE)
+
+const eventBase = {
+  v: z.literal(AGENT_PROTOCOL_VERSION),
+  node: nodeRefSchema,
+  /** Increases with every event of one boot, so the app can drop an older event that arrives late. */
+  seq: z.number().int().nonnegative(),
+  /** The agent's clock, ISO 8601; informative only (the app orders by seq). */
+  at: z.string(),
+};
+
+export const agentEventSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...eventBase,
+    kind: z.literal('registered'),
+    /** Where the node can be reached (remote login, framework rendezvous). */
+    ipAddress: z.string(),
+    port: z.number().int(),
+    vmSize: z.string(),
+    cores: z.number().int().positive(),
+    gpus: z.number().int().nonnegative(),
+    /** X25519 public key, SPKI DER base64: what the app seals this boot's secrets for. */
+    publicKey: z.string(),
+    agentVersion: z.string(),
+    /** What the node is doing right now: an agent that reconnects re-reports, so no single message is needed. */
+    setup: z.enum(['none', 'running', 'succeeded', 'failed']),
+    tasks: z.array(z.strictObject({ jobId: z.string(), attempt: z.number().int(), taskId: z.string() })),
+  }),
+  z.strictObject({
+    ...eventBase,
+    kind: z.literal('heartbeat'),
+    tasks: z.array(z.strictObject({ jobId: z.string(), attempt: z.number().int(), taskId: z.string() })),
+  }),
+  z.strictObject({
+    ...eventBase,
+    kind: z.literal('setupSucceeded'),
+    setupId: z.string(),
+  }),
+  z.strictObject({
+    ...eventBase,
+    kind: z.literal('setupFailed'),
+    setupId: z.string(),
+    /** Batch AI's error shape, e.g. { code: 'MountFailed' | 'SetupTaskFailed', message, details }. */
+    error: batchAiErrorSchema,
+  }),
+  z.strictObject({
+    ...eventBase,
+    kind: z.literal('taskStarted'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    taskId: z.string(),
+  }),
+  z.strictObject({
+    ...eventBase,
+    kind: z.literal('taskExited'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    taskId: z.string(),
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    error: batchAiErrorSchema.optional(),
+  }),
+  z.strictObject({
+    ...eventBase,
+    kind: z.literal('stopping'),
+    reason: z.enum(['shutdown', 'deleted', 'deallocated', 'restarting']),
+  }),
+]);
+export type AgentEvent = z.infer<typeof agentEventSchema>;
+export type AgentEventKind = AgentEvent['kind'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// App → agent (queue nodeCommandQueueName(...))
+
+/** A mount as the agent performs it: everything resolved, credentials sealed for the node. */
+export const mountSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('azureBlob'),
+    relativeMountPath: z.string(),
+    accountName: z.string(),
+    containerName: z.string(),
+    /** The blob service endpoint (https://{account}.blob.core.windows.net/, or Azurite's locally). */
+    blobEndpoint: z.string(),
+    accountKey: sealedForNodeSchema.optional(),
+    mountOptions: z.string().optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('azureFiles'),
+    relativeMountPath: z.string(),
+    accountName: z.string(),
+    azureFileUrl: z.string(),
+    accountKey: sealedForNodeSchema.optional(),
+    fileMode: z.string(),
+    directoryMode: z.string(),
+  }),
+  z.strictObject({
+    kind: z.literal('fileServer'),
+    relativeMountPath: z.string(),
+    /** NFS server address and export (on Azure); locally the export is a shared directory (see the agent). */
+    serverAddress: z.string(),
+    exportPath: z.string(),
+    sourceDirectory: z.string().optional(),
+    mountOptions: z.string().optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('unmanaged'),
+    relativeMountPath: z.string(),
+    mountCommand: z.string(),
+  }),
+]);
+export type MountSpec = z.infer<typeof mountSpecSchema>;
+
+export const environmentVariableSpecSchema = z.strictObject({ name: z.string(), value: z.string() });
+export const secretSpecSchema = z.strictObject({ name: z.string(), value: sealedForNodeSchema });
+
+const commandBase = {
+  v: z.literal(AGENT_PROTOCOL_VERSION),
+  /** The boot this command is for; an agent drops commands addressed to another boot. */
+  bootId: z.string(),
+  /** Unique per command; the agent remembers what it executed so a redelivered command is done once. */
+  commandId: z.string(),
+};
+
+export const agentCommandSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...commandBase,
+    kind: z.literal('setup'),
+    setupId: z.string(),
+    /** Mounted under $AZ_BATCHAI_MOUNT_ROOT/<relativeMountPath>. */
+    mounts: z.array(mountSpecSchema),
+    setupTask: z
+      .strictObject({
+        commandLine: z.string(),
+        runElevated: z.boolean(),
+        environmentVariables: z.array(environmentVariableSpecSchema),
+        secrets: z.array(secretSpecSchema),
+        /**
+         * Where the setup task's stdout.txt / stderr.txt go: a node path, usually under a mount; the agent expands
+         * $AZ_BATCHAI_* references in it (e.g. $AZ_BATCHAI_MOUNT_ROOT/afs/...).
+         */
+        stdOutErrDirectory: z.string(),
+      })
+      .optional(),
+  }),
+  z.strictObject({
+    ...commandBase,
+    kind: z.literal('runTask'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    taskId: z.string(),
+    /** Run through the agent's own process spawning, never through our own shell string building. */
+    commandLine: z.string(),
+    workingDirectory: z.string(),
+    environmentVariables: z.array(environmentVariableSpecSchema),
+    secrets: z.array(secretSpecSchema),
+    stdOutErrDirectory: z.string(),
+    /** Extra files the task needs before it starts (e.g. the MPI host file), relative to the job's temp dir. */
+    files: z.array(z.strictObject({ path: z.string(), content: z.string() })).default([]),
+  }),
+  z.strictObject({
+    ...commandBase,
+    kind: z.literal('killTask'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    taskId: z.string(),
+  }),
+]);
+export type AgentCommand = z.infer<typeof agentCommandSchema>;
+export type AgentCommandKind = AgentCommand['kind'];
+
+/** Parses a queue body into an event; never throws (a bad message is the caller's to drop or poison). */
+export function parseAgentEvent(text: string): { ok: true; value: AgentEvent } | { ok: false; error: string } {
+  return parseJson(text, agentEventSchema);
+}
+
+export function parseAgentCommand(text: string): { ok: true; value: AgentCommand } | { ok: false; error: string } {
+  return parseJson(text, agentCommandSchema);
+}
+
+function parseJson<T>(text: string, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, error: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, value: parsed.data };
+}
