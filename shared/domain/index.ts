@@ -17,6 +17,7 @@ export * from './resource-id.js';
 export * from './resource-name.js';
 export * from './resource-states.js';
 export * from './resource-view.js';
+export * from './scheduling.js';
 export * from './secrets.js';
 export * from './toolkit-schema.js';
 export * from './validate-body.js';
