@@ -1,4 +1,5 @@
 import { createApiError } from '../domain/api-errors.js';
+import { checkOutputBrowseDirectory } from '../domain/job-outputs.js';
 import { type JobRecord, jobOutputDirectoryPathSegment } from '../domain/job-view.js';
 import type { ClusterResourceId, JobResourceId } from '../domain/resource-id.js';
 import type { OutputFile } from '../stores/output-files.js';
@@ -41,14 +42,16 @@ export async function listJobOutputFiles(
       { target: 'outputdirectoryid' },
     );
   }
-  const directory = query.directory ?? '.';
-  if (directory.split('/').includes('..')) {
+  // A directory that could name a place outside the output directory, in any spelling, is a 400.
+  const checked = checkOutputBrowseDirectory(query.directory);
+  if (!checked.ok) {
     throw createApiError(
       'InvalidPropertyValue',
-      { target: 'directory', reason: "'..' is not allowed" },
+      { target: 'directory', reason: checked.reason },
       { target: 'directory' },
     );
   }
+  const directory = checked.value === '' ? '.' : checked.value;
   const linkExpiryMinutes = boundedInt(query.linkexpiryinminutes, 'linkexpiryinminutes', 60, 5, 600);
   const maxResults = boundedInt(query.maxresults, 'maxresults', 1000, 1, 1000);
   const page = await deps.outputFiles.list({

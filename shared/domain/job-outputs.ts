@@ -86,7 +86,7 @@ export function resolveMount(
     }
   }
   if (scope === undefined) return undefined;
-  const below = joinNodePath(rest);
+  const below = joinNodePath(rest.replace(/^\/+/, ''));
   const volumes = scope === 'job' ? mounts.job : mounts.cluster;
   let best: ResolvedMount | undefined;
   for (const kind of ['azureFileShares', 'azureBlobFileSystems', 'fileServers', 'unmanagedFileSystems'] as const) {
@@ -94,7 +94,13 @@ export function resolveMount(
       const mountPath = joinNodePath(mount.relativeMountPath);
       if (below !== mountPath && !below.startsWith(`${mountPath}/`)) return;
       if (best !== undefined && best.relativeMountPath.length >= mountPath.length) return;
-      best = { scope, kind, index, relativeMountPath: mountPath, subPath: joinNodePath(below.slice(mountPath.length)) };
+      best = {
+        scope,
+        kind,
+        index,
+        relativeMountPath: mountPath,
+        subPath: joinNodePath(below.slice(mountPath.length).replace(/^\/+/, '')),
+      };
     });
   }
   return best;
