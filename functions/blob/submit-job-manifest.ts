@@ -1,7 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
-import { submitJob } from '../../shared/api/submit-job.js';
+import { submitJobFile } from '../../shared/api/submit-job-file.js';
 import { describeJsonSyntaxError } from '../../shared/domain/json-text.js';
 import type { JobResourceId } from '../../shared/domain/resource-id.js';
 import { checkResourceName } from '../../shared/domain/resource-name.js';
@@ -86,7 +86,7 @@ export async function submitJobManifest(
     } catch (err) {
       throw invalid(`the manifest is not JSON: ${describeJsonSyntaxError(err)}`);
     }
-    const outcome = await submitJob(deps, id, body);
+    const outcome = await submitJobFile(deps, id, body);
     await move(ACCEPTED);
     context.log(`manifest ${name}: job ${outcome.outcome}`);
   } catch (err) {

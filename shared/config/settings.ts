@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COSMOS_EMULATOR_KEY } from './well-known-emulator-credentials.js';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, COSMOS_EMULATOR_KEY } from './well-known-emulator-credentials.js';
 
 // The app's one view of its environment (Azure app settings, or what the local stack passes in).
 // Everything is read and checked once at start, so a missing or malformed setting fails there with
@@ -14,6 +14,13 @@ export interface Settings {
   compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
   /** Seals write-only values at rest (a Key Vault reference on Azure; a per-stack random key locally). */
   secretsKey: Buffer;
+  /**
+   * The storage account that job files (blob manifests, recipes) get for Azure Files / blob mounts naming none, as
+   * `az batchai job create` took it from its --storage-account-name/-key. BATCHAI_JOB_FILE_STORAGE, a connection
+   * string with AccountName and AccountKey; locally Azurite's account by default; unset on Azure means such
+   * mounts are rejected (giving job code the key of the app's own storage account would be unsafe).
+   */
+  jobFileStorage?: { name: string; key: string };
 }
 
 export class SettingsError extends Error {
@@ -35,6 +42,7 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
   BATCHAI_RESOURCE_GROUP: 'batchai-local',
   BATCHAI_LOCATION: 'local',
+  BATCHAI_JOB_FILE_STORAGE: `AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY}`,
 };
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -50,6 +58,11 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
   BATCHAI_SECRETS_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, { error: 'must be the base64 of 32 random bytes' }),
+  BATCHAI_JOB_FILE_STORAGE: z
+    .string()
+    .refine((v) => /(^|;)AccountName=[^;]+/.test(v) && /(^|;)AccountKey=[^;]+/.test(v), {
+      error: 'must be a connection string with AccountName=...;AccountKey=...',
+    }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -89,6 +102,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       : { kind: 'connectionString', connectionString: read('AzureWebJobsStorage', { required: true })! };
 
   const caCertPath = read('COSMOS_CA_CERT_PATH');
+  const jobFileStorage = read('BATCHAI_JOB_FILE_STORAGE');
   return {
     mode,
     storage,
@@ -106,7 +120,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       resourceGroup: read('BATCHAI_RESOURCE_GROUP', { required: true })!,
       location: read('BATCHAI_LOCATION', { required: true })!,
     },
+    ...(jobFileStorage ? { jobFileStorage: accountOf(jobFileStorage) } : {}),
   };
+}
+
+function accountOf(connectionString: string): { name: string; key: string } {
+  const part = (name: string) =>
+    connectionString
+      .split(';')
+      .find((p) => p.startsWith(`${name}=`))
+      ?.slice(name.length + 1) ?? '';
+  return { name: part('AccountName'), key: part('AccountKey') };
 }
 
 /** The app settings that point the app at a running local stack (what the supervisor passes the host). */

@@ -9,6 +9,7 @@ export * from './duration.js';
 export * from './file-server-schema.js';
 export * from './file-server-view.js';
 export * from './job-file.js';
+export * from './job-manifest.js';
 export * from './job-outputs.js';
 export * from './job-schema.js';
 export * from './job-view.js';

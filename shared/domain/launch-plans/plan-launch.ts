@@ -18,12 +18,12 @@ import {
   AZURE_NODE_LAYOUT,
   type ContainerRequirement,
   DEFAULT_RENDEZVOUS_PORT,
-  type TaskVariable,
   type LaunchInput,
   type LaunchPlan,
   type LaunchPlanResult,
   type PlannedTask,
   RENDEZVOUS_PORTS_PER_NODE,
+  type TaskVariable,
   type ToolkitPlanner,
 } from './types.js';
 import { expandVariables } from './variables.js';
