@@ -5,10 +5,16 @@ import { shellWord } from './variables.js';
 // and Caffe with more than one process) run it on the master node with a host file listing every node of the job,
 // as Batch AI did. The host file is written to $AZ_BATCHAI_MPI_HOST_FILE before the task starts.
 
-/** `ip slots=k` per node, k processes per node spread evenly (the first nodes take the remainder). */
+/**
+ * `ip slots=k` per node, k processes per node spread evenly. Nodes that share an address (every local node is
+ * 127.0.0.1) become one line with their slots added: OpenMPI refuses a host file that gives one host two slot
+ * counts.
+ */
 export function hostFileContent(nodes: readonly AllocatedNode[], processCount: number): string {
   const perNode = Math.ceil(processCount / Math.max(1, nodes.length));
-  return `${nodes.map((n) => `${n.ipAddress} slots=${perNode}`).join('\n')}\n`;
+  const slots = new Map<string, number>();
+  for (const n of nodes) slots.set(n.ipAddress, (slots.get(n.ipAddress) ?? 0) + perNode);
+  return `${[...slots].map(([ip, k]) => `${ip} slots=${k}`).join('\n')}\n`;
 }
 
 /**

@@ -371,6 +371,12 @@ describe('rendezvous ports on one host', () => {
     );
   });
 
+  test('the host file gives one line per address: OpenMPI refuses one host with two slot counts', () => {
+    const mpi = jobOf({ nodeCount: 3, customMpiSettings: { commandLine: 'hostname', processCount: 6 } });
+    const nodes = [...localNodes(2), { nodeId: 'remote', ipAddress: '10.0.0.9', port: 1, gpus: 0 }];
+    assert.equal(plan(mpi, nodes).tasks[0]?.files[0]?.content, '127.0.0.1 slots=4\n10.0.0.9 slots=2\n');
+  });
+
   test('nodes on one address with overlapping port blocks are refused with the reason, never given a clash', () => {
     const nodes = localNodes(2).map((n, i) => ({ ...n, rendezvousPort: 40000 + i }));
     const result = planLaunch({ jobId: JOB_ID, uid: UID, attempt: 1, job: tf(2, 2, 1), nodes });
