@@ -105,9 +105,19 @@ export function compareQueued(a: QueuedJob, b: QueuedJob): number {
   return a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0;
 }
 
-/** The queue in the order jobs are considered. */
+/** The queue in the order jobs are considered (compareQueued's order; times parsed once per job, not per compare). */
 export function queueOrder(queue: readonly QueuedJob[]): QueuedJob[] {
-  return [...queue].sort(compareQueued);
+  return queue
+    .map((job) => ({
+      job,
+      rank: PRIORITY_RANK[job.priority] * 2 + (job.requeuedAt === undefined ? 1 : 0),
+      time: Date.parse(job.queuedAt),
+    }))
+    .sort(
+      (a, b) =>
+        a.rank - b.rank || a.time - b.time || (a.job.jobId < b.job.jobId ? -1 : a.job.jobId > b.job.jobId ? 1 : 0),
+    )
+    .map((k) => k.job);
 }
 
 /** Idle nodes no allocation holds, sorted by id (the order they are handed out). */
