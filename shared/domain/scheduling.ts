@@ -1,4 +1,5 @@
-import type { JobPriority } from './job-schema.js';
+import { z } from 'zod';
+import { JOB_PRIORITIES, type JobPriority } from './job-schema.js';
 
 // Per-cluster scheduling: strict priority (high > normal > low), FIFO within a class, gang allocation of
 // `nodeCount` nodes at once, and EASY backfill that never delays the job at the head of the queue.
@@ -59,6 +60,38 @@ export interface ClusterSchedule {
   queue: QueuedJob[];
   allocations: Allocation[];
 }
+
+const isoTime = () => z.string().refine((t) => !Number.isNaN(Date.parse(t)), { error: 'an ISO 8601 time' });
+
+/** The stored shape of the schedule document, checked when read back (a hand-edited or stale document fails here). */
+export const clusterScheduleSchema = z.object({
+  clusterId: z.string(),
+  queue: z.array(
+    z.object({
+      jobId: z.string(),
+      attempt: z.number().int().positive(),
+      priority: z.enum(JOB_PRIORITIES),
+      nodeCount: z.number().int().positive(),
+      queuedAt: isoTime(),
+      maxWallClockMs: z.number().positive(),
+      requeuedAt: isoTime().optional(),
+    }),
+  ),
+  allocations: z.array(
+    z.object({
+      jobId: z.string(),
+      attempt: z.number().int().positive(),
+      priority: z.enum(JOB_PRIORITIES),
+      nodeIds: z.array(z.string()),
+      startedAt: isoTime(),
+      deadline: isoTime(),
+      queuedAt: isoTime(),
+      nodeCount: z.number().int().positive(),
+      maxWallClockMs: z.number().positive(),
+      backfilled: z.boolean(),
+    }),
+  ),
+}) satisfies z.ZodType<ClusterSchedule>;
 
 export type BackfillPolicy = 'easy' | 'none';
 

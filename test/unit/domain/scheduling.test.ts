@@ -5,6 +5,7 @@ import {
   type Allocation,
   applyPlan,
   type ClusterSchedule,
+  clusterScheduleSchema,
   compareQueued,
   emptySchedule,
   enqueue,
@@ -228,6 +229,16 @@ describe('the scheduling document', () => {
   test('release of a queued job (terminated or deleted before it started) removes it from the queue', () => {
     const doc = enqueue(emptySchedule(CLUSTER), job('a'));
     assert.deepEqual(release(doc, 'a').queue, []);
+  });
+
+  test('the document survives a JSON round trip through its schema; a corrupt one is refused', () => {
+    let doc = enqueue(emptySchedule(CLUSTER), job('a', { nodeCount: 2 }));
+    doc = enqueue(doc, job('b', { queuedAt: at(1), requeuedAt: at(2) }));
+    doc = schedulePass(doc, idle('n1', 'n2'), at(3)).doc;
+    const parsed = clusterScheduleSchema.parse(JSON.parse(JSON.stringify(doc)));
+    assert.deepEqual(parsed, doc);
+    const corrupt = { ...doc, allocations: [{ ...doc.allocations[0], deadline: 'tomorrow' }] };
+    assert.equal(clusterScheduleSchema.safeParse(corrupt).success, false);
   });
 
   test('applying a stale plan never gives a node twice', () => {
