@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_WALL_CLOCK_TIME, parseDuration } from './duration.js';
 import { JOB_PRIORITIES, type JobPriority } from './job-schema.js';
+import type { JobRecord } from './job-view.js';
+import { formatBatchAiResourceId } from './resource-id.js';
 
 // Per-cluster scheduling: strict priority (high > normal > low), FIFO within a class, gang allocation of
 // `nodeCount` nodes at once, and EASY backfill that never delays the job at the head of the queue.
@@ -257,6 +260,20 @@ function shadowOf(
 // ---------------------------------------------------------------------------------------------------------------
 // Transitions on the per-cluster document. Each returns a new document (or the same object when nothing changes, so
 // the caller can skip the write); none throws on a repeat, since every trigger is at-least-once.
+
+/** A stored job as it enters the queue: its id, class, gang size, queued time and wall-clock bound. */
+export function queuedJobFrom(record: Pick<JobRecord, 'id' | 'properties' | 'creationTime'>, attempt = 1): QueuedJob {
+  const limit = parseDuration(record.properties.constraints.maxWallClockTime);
+  const fallback = parseDuration(DEFAULT_MAX_WALL_CLOCK_TIME);
+  return {
+    jobId: formatBatchAiResourceId(record.id),
+    attempt,
+    priority: record.properties.schedulingPriority,
+    nodeCount: record.properties.nodeCount,
+    queuedAt: record.creationTime,
+    maxWallClockMs: limit.ok ? limit.value : fallback.ok ? fallback.value : Number.MAX_SAFE_INTEGER,
+  };
+}
 
 export function emptySchedule(clusterId: string): ClusterSchedule {
   return { clusterId, queue: [], allocations: [] };

@@ -3,5 +3,6 @@ export * from './host-execution.js';
 export * from './mpi.js';
 export * from './plan-launch.js';
 export * from './python.js';
+export * from './run-task-command.js';
 export * from './types.js';
 export * from './variables.js';

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   type AllocatedNode,
+  agentCommandSchema,
   checkNodeCanRun,
   clusterAllowsHostExecution,
   HOST_EXECUTION_IMAGE,
@@ -18,6 +19,8 @@ import {
   type PlannedTask,
   planLaunch,
   RENDEZVOUS_PORTS_PER_NODE,
+  runTaskCommand,
+  SEALED_FOR_NODE_ALG,
   validateJobCreate,
 } from '../../../shared/domain/index.js';
 import { assertAccepted } from './assertions.js';
@@ -495,5 +498,35 @@ describe('planned commands run under bash as Batch AI ran them', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('runTask commands', () => {
+  test('a planned task becomes a valid runTask command with its sealed secrets; an unsealed secret is an error', () => {
+    const full = assertAccepted(validateJobCreate(fullJob(marker)));
+    const [task] = plan(full, azureNodes(2)).tasks;
+    assert.ok(task);
+    const sealed = new Map(
+      task.secretNames.map((name) => [
+        name,
+        { alg: SEALED_FOR_NODE_ALG, epk: 'e', iv: 'i', ct: `ct-${name}` } as const,
+      ]),
+    );
+    const command = runTaskCommand(task, { jobId: 'job-1', attempt: 2, bootId: 'boot', commandId: 'c1' }, sealed);
+    const parsed = agentCommandSchema.parse(JSON.parse(JSON.stringify(command)));
+    assert.equal(parsed.kind, 'runTask');
+    assert.deepEqual(
+      command.secrets.map((s) => [s.name, s.value.ct]),
+      [
+        ['API_TOKEN', 'ct-API_TOKEN'],
+        ['DB_PASSWORD', 'ct-DB_PASSWORD'],
+      ],
+    );
+    assert.deepEqual(command.files, task.files);
+    sealed.delete('DB_PASSWORD');
+    assert.throws(
+      () => runTaskCommand(task, { jobId: 'j', attempt: 1, bootId: 'b', commandId: 'c' }, sealed),
+      /DB_PASSWORD/,
+    );
   });
 });

@@ -10,17 +10,21 @@ import {
   emptySchedule,
   enqueue,
   freeNodes,
+  newJobRecord,
   type Plan,
   type PlanInput,
   planAllocations,
   type QueuedJob,
+  queuedJobFrom,
   queueOrder,
   release,
   requeue,
   type SchedulerNode,
   type SchedulerNodeState,
   schedulePass,
+  validateJobCreate,
 } from '../../../shared/domain/index.js';
+import { CLUSTER_ID, SUB } from './fixtures.js';
 
 const BASE = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(BASE + ms).toISOString();
@@ -239,6 +243,37 @@ describe('the scheduling document', () => {
     assert.deepEqual(parsed, doc);
     const corrupt = { ...doc, allocations: [{ ...doc.allocations[0], deadline: 'tomorrow' }] };
     assert.equal(clusterScheduleSchema.safeParse(corrupt).success, false);
+  });
+
+  test('a stored job enters the queue with its class, gang size, creation time and wall-clock limit', () => {
+    const v = validateJobCreate({
+      properties: {
+        cluster: { id: CLUSTER_ID },
+        nodeCount: 3,
+        schedulingPriority: 'High',
+        stdOutErrPathPrefix: '/x',
+        customToolkitSettings: { commandLine: 'true' },
+        constraints: { maxWallClockTime: 'PT2H' },
+      },
+    });
+    assert.ok(v.ok, JSON.stringify(v));
+    const id = {
+      kind: 'job' as const,
+      subscriptionId: SUB,
+      resourceGroup: 'r',
+      workspace: 'w',
+      experiment: 'e',
+      job: 'j',
+    };
+    const record = newJobRecord({ id, uid: 'u', properties: v.value, now: at(5) });
+    assert.deepEqual(queuedJobFrom(record), {
+      jobId: `/subscriptions/${SUB}/resourceGroups/r/providers/Microsoft.BatchAI/workspaces/w/experiments/e/jobs/j`,
+      attempt: 1,
+      priority: 'high',
+      nodeCount: 3,
+      queuedAt: at(5),
+      maxWallClockMs: 2 * HOUR,
+    });
   });
 
   test('applying a stale plan never gives a node twice', () => {
