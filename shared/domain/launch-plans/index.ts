@@ -1,5 +1,6 @@
 // Launch plans: job + allocated nodes → which command runs on which node, with which environment and files.
 export * from './host-execution.js';
+export * from './mounts.js';
 export * from './mpi.js';
 export * from './plan-launch.js';
 export * from './python.js';

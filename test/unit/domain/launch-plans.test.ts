@@ -18,13 +18,14 @@ import {
   type NodeLayout,
   type PlannedTask,
   planLaunch,
+  planMounts,
   RENDEZVOUS_PORTS_PER_NODE,
   runTaskCommand,
   SEALED_FOR_NODE_ALG,
   validateJobCreate,
 } from '../../../shared/domain/index.js';
 import { assertAccepted } from './assertions.js';
-import { CLUSTER_ID, fullJob, marker } from './fixtures.js';
+import { CLUSTER_ID, FILE_SERVER_ID, fullJob, marker } from './fixtures.js';
 
 const JOB_ID: JobResourceId = {
   kind: 'job',
@@ -528,5 +529,45 @@ describe('runTask commands', () => {
       () => runTaskCommand(task, { jobId: 'j', attempt: 1, bootId: 'b', commandId: 'c' }, sealed),
       /DB_PASSWORD/,
     );
+  });
+});
+
+describe('job mounts', () => {
+  const full = assertAccepted(validateJobCreate(fullJob(marker)));
+  const context = {
+    blobEndpoint: (account: string) => `http://127.0.0.1:10000/${account}/`,
+    fileServer: (id: string) =>
+      id === FILE_SERVER_ID ? { serverAddress: '10.0.0.9', exportPath: '/mnt/data' } : undefined,
+  };
+
+  test('every kind of mount becomes an agent mount spec; keys are referenced, never copied', () => {
+    const result = planMounts(full.mountVolumes, context);
+    if (!result.ok) assert.fail(result.error.message);
+    assert.deepEqual(
+      result.mounts.map((m) => [m.spec.kind, m.spec.relativeMountPath, m.keyFrom?.list, m.keyFrom?.index]),
+      [
+        ['azureFiles', 'afs', 'azureFileShares', 0],
+        ['azureBlob', 'blob', 'azureBlobFileSystems', 0],
+        ['azureBlob', 'blob2', 'azureBlobFileSystems', 1],
+        ['fileServer', 'nfs', undefined, undefined],
+        ['unmanaged', 'unmanaged', undefined, undefined],
+      ],
+    );
+    const blob = result.mounts[1]?.spec;
+    assert.deepEqual(blob, {
+      kind: 'azureBlob',
+      relativeMountPath: 'blob',
+      accountName: 'acct',
+      containerName: 'data',
+      blobEndpoint: 'http://127.0.0.1:10000/acct/',
+      mountOptions: '-o attr_timeout=240',
+    });
+    assert.ok(!JSON.stringify(result).includes(marker('blobKey')));
+    assert.ok(!JSON.stringify(result).includes(marker('fileShareKey')));
+  });
+
+  test('a missing file server fails preparation with the reason', () => {
+    const result = planMounts(full.mountVolumes, { ...context, fileServer: () => undefined });
+    assert.equal(result.ok ? undefined : result.error.code, 'FileServerUnavailable');
   });
 });
