@@ -73,3 +73,17 @@ t('with two clusters, a manifest naming none is rejected with the reason; naming
   });
   assert.deepEqual(job['cluster'], { id: api.clusterId('ws', 'c2') });
 });
+
+t('listOutputFiles refuses a directory that escapes the output directory, in any spelling', async () => {
+  const job = api.jobPath('ws', 'exp', 'recipe-torch');
+  for (const directory of ['..', '%2e%2e', '%252e%252e%252fx', '/etc', 'a%5c..%5cb']) {
+    const r = await api.call<{ error: { code: string; target?: string } }>(
+      'POST',
+      `${job}/listOutputFiles?outputdirectoryid=stdouterr&directory=${encodeURIComponent(directory)}`,
+    );
+    assert.equal(r.status, 400, `${directory}: ${r.text}`);
+    assert.equal(r.body.error.target, 'directory');
+  }
+  const fine = await api.call('POST', `${job}/listOutputFiles?outputdirectoryid=stdouterr&directory=logs%2Fepoch%201`);
+  assert.equal(fine.status, 200, fine.text);
+});
