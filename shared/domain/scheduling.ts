@@ -329,9 +329,10 @@ export function release(doc: ClusterSchedule, jobId: string, attempt?: number): 
  */
 export function applyPlan(doc: ClusterSchedule, plan: Plan, now: string): ClusterSchedule {
   const held = new Set(doc.allocations.flatMap((a) => a.nodeIds));
+  const queued = new Map(doc.queue.map((q) => [`${q.attempt}:${q.jobId}`, q]));
   const started = new Map<string, Allocation>();
   for (const p of plan.allocations) {
-    const job = doc.queue.find((q) => q.jobId === p.jobId && q.attempt === p.attempt);
+    const job = queued.get(`${p.attempt}:${p.jobId}`);
     if (job === undefined || started.has(job.jobId)) continue;
     if (p.nodeIds.length !== job.nodeCount || p.nodeIds.some((id) => held.has(id))) continue;
     if (new Set(p.nodeIds).size !== p.nodeIds.length) continue;
