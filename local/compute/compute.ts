@@ -2,6 +2,7 @@
 // Work on one scale set (an ARM operation's continuation) and on one VM (boot, stop, faults) is serialised per
 // key, so concurrent calls never interleave on the same VM; different VMs boot in parallel.
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -266,6 +267,13 @@ export class Compute {
       );
     const parsed = parseAgentBootstrap(customData);
     if (!parsed.ok) return fail(armErrors.osProvisioningFailed(inst.name, parsed.error));
+    if (!existsSync(this.settings.agentScript))
+      return fail(
+        armErrors.vmStartFailed(
+          inst.name,
+          `the agent program ${this.settings.agentScript} does not exist (run npm run build, or pass --agent-script)`,
+        ),
+      );
     if (inst.port === 0) {
       inst.port = await freePort();
       this.store.putInstance(inst);

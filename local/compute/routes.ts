@@ -6,7 +6,7 @@ import type { HttpRequest, HttpResponse } from './http-types.js';
 import { createOrUpdateScaleSet } from './operations/create-or-update-scale-set.js';
 import { deleteInstance, deleteInstancesAction } from './operations/delete-instances.js';
 import { deleteScaleSet } from './operations/delete-scale-set.js';
-import { getInstance } from './operations/get-instance.js';
+import { getInstance, getInstanceView } from './operations/get-instance.js';
 import { getOperation } from './operations/get-operation.js';
 import { getScaleSet } from './operations/get-scale-set.js';
 import { injectFault } from './operations/inject-fault.js';
@@ -88,6 +88,12 @@ export const ROUTES: Route[] = [
     path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}`),
     arm: true,
     handle: (c, req, m) => getInstance(c, req, params(m)),
+  },
+  {
+    method: 'GET',
+    path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/instanceView`),
+    arm: true,
+    handle: (c, _req, m) => getInstanceView(c, params(m)),
   },
   {
     method: 'DELETE',

@@ -63,13 +63,13 @@ export async function injectFault(
     case 'makeUnavailable':
       await c.serial(vmKey, async () => {
         const fresh = c.store.getInstance(ss.key, id);
-        if (fresh && c.vms.freeze(vmKey)) c.setAvailability(ss, fresh, 'Unavailable');
+        if (fresh && (await c.vms.freeze(vmKey))) c.setAvailability(ss, fresh, 'Unavailable');
       });
       break;
     case 'makeAvailable':
       await c.serial(vmKey, async () => {
         const fresh = c.store.getInstance(ss.key, id);
-        if (fresh && c.vms.thaw(vmKey)) c.setAvailability(ss, fresh, 'Available');
+        if (fresh && (await c.vms.thaw(vmKey))) c.setAvailability(ss, fresh, 'Available');
       });
       break;
   }

@@ -118,6 +118,12 @@ test('create: every VM is an agent process with its own disk, cloud-init config 
       ['ProvisioningState/succeeded', 'PowerState/running'],
     );
   }
+  const view = await client.virtualMachineScaleSetVMs.getInstanceView(RG, 'pool', '2');
+  assert.deepEqual(
+    view.statuses?.map((s: { code?: string }) => s.code),
+    ['ProvisioningState/succeeded', 'PowerState/running'],
+  );
+  assert.equal(view.computerName, 'pool000002');
   const admin = await adminVms(compute.endpoint, 'pool');
   assert.equal(admin.length, 3);
   const expectedConfig = parseAgentBootstrap(customDataFor('pool'));
