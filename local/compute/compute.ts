@@ -275,7 +275,7 @@ export class Compute {
         ),
       );
     if (inst.port === 0) {
-      inst.port = await freePort();
+      inst.port = await this.unusedPort();
       this.store.putInstance(inst);
     }
     const configPath = await writeAgentConfig(diskDir, parsed.value);
@@ -314,6 +314,15 @@ export class Compute {
     delete inst.error;
     this.setAvailability(ss, inst, 'Available');
     return undefined;
+  }
+
+  /** A free port no other VM has been given (a VM's port stays its own across reboots). */
+  private async unusedPort(): Promise<number> {
+    const taken = new Set(this.store.listAllInstances().map((i) => i.port));
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) return port;
+    }
   }
 
   /** Stops a VM's process (SIGTERM, grace, SIGKILL); the caller holds its serial key. */
@@ -355,7 +364,8 @@ export class Compute {
   crashedNow(key: string, instanceId: number): void {
     const ss = this.store.getScaleSet(key);
     const inst = this.store.getInstance(key, instanceId);
-    if (!ss || !inst || inst.provisioningState === 'Deleting' || inst.powerState === 'deallocated') return;
+    // Only a VM that was up can crash (a VM that failed provisioning has nothing to heal).
+    if (!ss || !inst || inst.provisioningState !== 'Succeeded' || inst.powerState === 'deallocated') return;
     inst.powerState = 'starting';
     this.setAvailability(ss, inst, 'Unavailable', [this.annotationEvent(ss, inst, 'VirtualMachineHostCrashed')]);
     const vmKey = this.vmKey(key, instanceId);

@@ -16,8 +16,13 @@ import {
   waitFor,
 } from './harness.js';
 
-test('the stack runs the compute emulator and stops its VMs with it', async () => {
-  const stack = await startTestStack({ services: ['azurite', 'compute'], agentScript: WORKLOAD, coreQuota: 8 });
+test('the stack runs the compute emulator (boot delay, quota) and stops its VMs with it', async () => {
+  const stack = await startTestStack({
+    services: ['azurite', 'compute'],
+    agentScript: WORKLOAD,
+    coreQuota: 8,
+    bootDelayMs: 3000,
+  });
   try {
     await withServiceOutput(stack, async () => {
       const d = stack.descriptor;

@@ -120,6 +120,17 @@ test('scale-set bodies: shape errors name the field; PATCH merges; passwords are
   assert.deepEqual(stored, {
     properties: { virtualMachineProfile: { osProfile: { adminUsername: 'u', customData: 'c' } } },
   });
+  const withExtension = withoutSecrets({
+    properties: {
+      virtualMachineProfile: {
+        extensionProfile: {
+          extensions: [{ name: 'cs', properties: { settings: { a: 1 }, protectedSettings: { key: 'k' } } }],
+        },
+      },
+    },
+  });
+  assert.equal(JSON.stringify(withExtension).includes('protectedSettings'), false);
+  assert.ok(JSON.stringify(withExtension).includes('"settings":{"a":1}'));
 });
 
 const ss: ScaleSetRecord = {
