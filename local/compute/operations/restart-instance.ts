@@ -1,8 +1,11 @@
 // POST …/virtualMachines/{instanceId}/restart: the agent process is stopped and started again on the same disk.
 import { armErrorResponse, armErrors } from '../arm-errors.js';
 import { instanceResourceId } from '../arm-ids.js';
+import { bootVmNow } from '../boot-vm.js';
 import type { Compute } from '../compute.js';
 import type { HttpRequest, HttpResponse } from '../http-types.js';
+import { stopVmNow, wipeDisk } from '../remove-vm.js';
+import { lroHeaders, newOperation, runOperation } from '../run-operation.js';
 import type { OperationRecord } from '../store.js';
 import { conflict, findInstance, type RouteParams } from './scale-set-lookup.js';
 
@@ -23,7 +26,8 @@ export function startInstanceAction(
   if (inst.powerState === 'deallocated') return armErrorResponse(409, armErrors.deallocatedVm(action));
   if (inst.provisioningState === 'Deleting' || ss.provisioningState === 'Deleting')
     return armErrorResponse(409, conflict(`The VM '${inst.name}' is being deleted.`));
-  const op = c.newOperation(
+  const op = newOperation(
+    c,
     ss,
     action === 'restart' ? 'restartInstance' : 'reimageInstance',
     req,
@@ -35,8 +39,8 @@ export function startInstanceAction(
     [inst.instanceId],
   );
   c.store.putOperation(op);
-  c.launch(op, ss.resourceGroup, finishInstanceAction(c, op));
-  return { statusCode: 202, headers: c.lroHeaders(req, op, true) };
+  runOperation(c, op, ss.resourceGroup, finishInstanceAction(c, op));
+  return { statusCode: 202, headers: lroHeaders(c, req, op, true) };
 }
 
 /** Stop, (wipe the disk for a reimage,) boot again after the boot delay. */
@@ -55,9 +59,9 @@ export function finishInstanceAction(c: Compute, op: OperationRecord) {
         'Unavailable',
         op.kind === 'restartInstance' ? [c.annotationEvent(ss, inst, 'VirtualMachineRestarted')] : [],
       );
-      await c.stopNow(ss, id);
-      if (op.kind === 'reimageInstance') await c.wipeDisk(ss, id);
-      return c.bootNow(ss.key, id, true);
+      await stopVmNow(c, ss, id);
+      if (op.kind === 'reimageInstance') await wipeDisk(c, ss, id);
+      return bootVmNow(c, ss.key, id);
     });
   };
 }

@@ -5,9 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { KNOWN_VM_SIZES, vmSizeOf } from '../../../shared/domain/vm-sizes.js';
 import { type ArmError, armErrorResponse, armErrors } from '../arm-errors.js';
 import { instanceName, type ScaleSetRef, scaleSetId, scaleSetKey } from '../arm-ids.js';
+import { bootVm } from '../boot-vm.js';
 import type { Compute } from '../compute.js';
 import { type HttpRequest, type HttpResponse, json } from '../http-types.js';
 import { checkCoreQuota, coresInUse } from '../quota.js';
+import { removeVm } from '../remove-vm.js';
+import { armEvent, lroHeaders, newOperation, requestOf, runOperation } from '../run-operation.js';
 import { scaleSetView, withoutSecrets } from '../scale-set-model.js';
 import type { InstanceRecord, OperationRecord, ScaleSetRecord } from '../store.js';
 import { conflict } from './scale-set-lookup.js';
@@ -32,15 +35,15 @@ export function writeScaleSet(
   const reject = (status: number, error: ArmError): HttpResponse => {
     // ARM announces a rejected write too.
     c.emit([
-      c.armEvent(
+      armEvent(
+        c,
         {
           subscriptionId: ref.subscriptionId,
           event: {
             kind: 'Write',
             resourceUri: scaleSetId(ref),
             operationName: WRITE,
-            httpMethod: req.method,
-            url: `${req.baseUrl}${req.path}?${req.query.toString()}`,
+            ...requestOf(req),
           },
         },
         ref.resourceGroup,
@@ -107,7 +110,7 @@ export function writeScaleSet(
     });
   }
   const removed = grow < 0 ? live.slice(grow).map((i) => ({ ...i, provisioningState: 'Deleting' as const })) : [];
-  const op = c.newOperation(ss, 'writeScaleSet', req, {
+  const op = newOperation(c, ss, 'writeScaleSet', req, {
     kind: 'Write',
     resourceUri: scaleSetId(ref),
     operationName: WRITE,
@@ -117,8 +120,8 @@ export function writeScaleSet(
     for (const i of [...created, ...removed]) c.store.putInstance(i);
     c.store.putOperation(op);
   });
-  c.launch(op, ss.resourceGroup, finishScaleSetWrite(c, op));
-  return json(existing ? 200 : 201, scaleSetView(ss), c.lroHeaders(req, op, false));
+  runOperation(c, op, ss.resourceGroup, finishScaleSetWrite(c, op));
+  return json(existing ? 200 : 201, scaleSetView(ss), lroHeaders(c, req, op, false));
 }
 
 /** Boots the VMs being created and removes the ones being deleted; the scale set then reads Succeeded or Failed. */
@@ -128,8 +131,8 @@ export function finishScaleSetWrite(c: Compute, op: OperationRecord): () => Prom
     if (!ss) return undefined;
     const results = await Promise.all(
       c.store.listInstances(ss.key).map(async (i) => {
-        if (i.provisioningState === 'Creating') return c.boot(ss, i.instanceId);
-        if (i.provisioningState === 'Deleting') await c.remove(ss, i.instanceId);
+        if (i.provisioningState === 'Creating') return bootVm(c, ss, i.instanceId);
+        if (i.provisioningState === 'Deleting') await removeVm(c, ss, i.instanceId);
         return undefined;
       }),
     );
