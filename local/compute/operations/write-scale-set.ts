@@ -70,13 +70,18 @@ export function writeScaleSet(
   if (!quota.ok) return reject(409, armErrors.coreQuotaExceeded({ location: next.location, ...quota }));
 
   const now = c.now().toISOString();
+  const model = withoutSecrets(next.model);
+  // A write that only scales (or repeats the same body) leaves the VMs on the latest model.
+  const modelChanged =
+    existing !== undefined &&
+    (existing.sku.name !== next.skuName || JSON.stringify(existing.model) !== JSON.stringify(model));
   const ss: ScaleSetRecord = existing
     ? {
         ...existing,
         sku: { name: next.skuName, tier: next.tier, capacity: next.capacity },
-        model: withoutSecrets(next.model),
+        model,
         provisioningState: 'Updating',
-        modelVersion: existing.modelVersion + 1,
+        modelVersion: modelChanged ? existing.modelVersion + 1 : existing.modelVersion,
       }
     : {
         key: scaleSetKey(ref),
@@ -85,7 +90,7 @@ export function writeScaleSet(
         name: ref.name,
         location: next.location,
         sku: { name: next.skuName, tier: next.tier, capacity: next.capacity },
-        model: withoutSecrets(next.model),
+        model,
         provisioningState: 'Creating',
         uniqueId: randomUUID(),
         timeCreated: now,

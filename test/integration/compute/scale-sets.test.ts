@@ -187,6 +187,10 @@ test('lists page with nextLink (by resource group, by subscription, VMs)', async
 test('PATCH capacity scales out with new ids and scales in from the highest ids', async () => {
   const out = await client.virtualMachineScaleSets.update(RG, 'pool', { sku: { capacity: 5 } }, FAST).pollUntilDone();
   assert.equal(out.sku?.capacity, 5);
+  assert.ok(
+    (await instancesOf('pool')).every((v) => v.latestModelApplied),
+    'scaling does not change the model of the VMs already there',
+  );
   assert.deepEqual(
     (await instancesOf('pool')).map((v) => v.instanceId),
     ['0', '1', '2', '3', '4'],
@@ -342,8 +346,20 @@ test('ARM gate: a bearer token and a known api-version are required', async () =
   const noVersion = await fetch(url, { headers: { authorization: 'Bearer t' } });
   assert.equal(noVersion.status, 400);
   assert.equal(((await noVersion.json()) as { error: { code: string } }).error.code, 'MissingApiVersionParameter');
+  const oldVersion = await fetch(`${url}?api-version=2015-06-15`, { headers: { authorization: 'Bearer t' } });
+  assert.equal(oldVersion.status, 400);
+  assert.equal(((await oldVersion.json()) as { error: { code: string } }).error.code, 'NoRegisteredProviderFound');
+  const notBearer = await fetch(`${url}?api-version=2024-07-01`, { headers: { authorization: 'Basic dTpw' } });
+  assert.equal(notBearer.status, 401);
+  const wrongMethod = await fetch(`${url}/virtualMachines?api-version=2024-07-01`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer t' },
+  });
+  assert.equal(wrongMethod.status, 405);
   const ok = await fetch(`${url}?api-version=2024-07-01`, { headers: { authorization: 'Bearer t' } });
   assert.equal(ok.status, 200);
+  const sdkVersion = await fetch(`${url}?api-version=2026-03-01`, { headers: { authorization: 'Bearer whatever' } });
+  assert.equal(sdkVersion.status, 200);
 });
 
 test('simulateEviction: Preempt scheduled event, then the evictionPolicy (Delete removes, Deallocate keeps)', async () => {
