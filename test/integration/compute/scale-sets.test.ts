@@ -481,4 +481,6 @@ test('delete scale set: no process and no disk left', async () => {
     () => eventsFor(vmssId('pool'), 'Microsoft.Resources.ResourceDeleteSuccess')[0],
   );
   assert.deepEqual(await adminVms(compute.endpoint), []);
+  // Deleting what is not there succeeds (204), as ARM's DELETE is idempotent.
+  await client.virtualMachineScaleSets.delete(RG, 'never-was', FAST).pollUntilDone();
 });
