@@ -4,6 +4,7 @@ import { armErrorResponse, armErrors } from './arm-errors.js';
 import type { Compute } from './compute.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import { createOrUpdateScaleSet } from './operations/create-or-update-scale-set.js';
+import { deallocateInstance } from './operations/deallocate-instance.js';
 import { deleteInstance, deleteInstancesAction } from './operations/delete-instances.js';
 import { deleteScaleSet } from './operations/delete-scale-set.js';
 import { getInstance, getInstanceView } from './operations/get-instance.js';
@@ -17,6 +18,7 @@ import { reimageInstance } from './operations/reimage-instance.js';
 import { restartInstance } from './operations/restart-instance.js';
 import type { RouteParams } from './operations/scale-set-lookup.js';
 import { simulateEviction } from './operations/simulate-eviction.js';
+import { startInstance } from './operations/start-instance.js';
 import { updateScaleSet } from './operations/update-scale-set.js';
 
 /**
@@ -112,6 +114,18 @@ export const ROUTES: Route[] = [
     path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/reimage`),
     arm: true,
     handle: (c, req, m) => reimageInstance(c, req, params(m)),
+  },
+  {
+    method: 'POST',
+    path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/start`),
+    arm: true,
+    handle: (c, req, m) => startInstance(c, req, params(m)),
+  },
+  {
+    method: 'POST',
+    path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/deallocate`),
+    arm: true,
+    handle: (c, req, m) => deallocateInstance(c, req, params(m)),
   },
   {
     method: 'POST',

@@ -4,7 +4,7 @@ import type { Continuation } from '../run-operation.js';
 import type { OperationRecord } from '../store.js';
 import { finishInstancesDelete } from './delete-instances.js';
 import { finishScaleSetDelete } from './delete-scale-set.js';
-import { finishInstanceAction } from './restart-instance.js';
+import { finishInstanceAction } from './instance-action.js';
 import { finishScaleSetWrite } from './write-scale-set.js';
 
 export function continuationOf(c: Compute, op: OperationRecord): Continuation {
@@ -17,6 +17,8 @@ export function continuationOf(c: Compute, op: OperationRecord): Continuation {
       return finishInstancesDelete(c, op);
     case 'restartInstance':
     case 'reimageInstance':
+    case 'startInstance':
+    case 'deallocateInstance':
       return finishInstanceAction(c, op);
   }
 }

@@ -404,6 +404,8 @@ test('simulateEviction: Preempt scheduled event, then the evictionPolicy (Delete
     ),
   );
 
+  const [beforeEviction] = await adminVms(compute.endpoint, 'spot-dea');
+  await waitFor('spot-dea_0 first boot', () => bootsOf(beforeEviction!.disk)[0]);
   await client.virtualMachineScaleSetVMs.simulateEviction(RG, 'spot-dea', '0');
   const deallocated = await waitFor('deallocated', async () => {
     const [vm] = await instancesOf('spot-dea');
@@ -412,7 +414,27 @@ test('simulateEviction: Preempt scheduled event, then the evictionPolicy (Delete
       : undefined;
   });
   assert.equal(deallocated.instanceId, '0');
-  assert.equal((await adminVms(compute.endpoint, 'spot-dea'))[0]?.pid, null);
+  const [deallocatedVm] = await adminVms(compute.endpoint, 'spot-dea');
+  assert.equal(deallocatedVm?.pid, null);
+  await assert.rejects(
+    client.virtualMachineScaleSetVMs.restart(RG, 'spot-dea', '0', FAST).pollUntilDone(),
+    (err: { statusCode?: number; code?: string }) => err.statusCode === 409 && err.code === 'OperationNotAllowed',
+  );
+  // A deallocated VM starts again on its disk.
+  await client.virtualMachineScaleSetVMs.start(RG, 'spot-dea', '0', FAST).pollUntilDone();
+  const [restarted] = await adminVms(compute.endpoint, 'spot-dea');
+  assert.ok(restarted?.pid && processState(restarted.pid));
+  assert.equal(restarted.powerState, 'running');
+  await waitFor('second boot on the kept disk', () => (bootsOf(restarted.disk).length === 2 ? true : undefined));
+  // …and a user deallocation is announced as one.
+  await client.virtualMachineScaleSetVMs.deallocate(RG, 'spot-dea', '0', FAST).pollUntilDone();
+  assert.equal((await adminVms(compute.endpoint, 'spot-dea'))[0]?.powerState, 'deallocated');
+  assert.equal(processState(restarted.pid), undefined);
+  await waitFor('VirtualMachineDeallocationInitiated', () =>
+    eventsFor(vmId('spot-dea', '0'), 'Microsoft.ResourceNotifications.HealthResources.ResourceAnnotated').find(
+      (e) => annotation(e) === 'VirtualMachineDeallocationInitiated',
+    ),
+  );
   await assert.rejects(
     client.virtualMachineScaleSetVMs.simulateEviction(RG, 'pool', '0'),
     (err: { statusCode?: number }) => err.statusCode === 409,
