@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
+import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
 import * as schedulingPass from './scheduling-pass.js';
 
@@ -10,6 +11,7 @@ const BENCHMARKS: Array<{
 }> = [
   { name: 'durable-hello-sequence', ...durableHelloSequence },
   { name: 'scheduling-pass', ...schedulingPass },
+  { name: 'compute-boot', ...computeBoot },
 ];
 
 for (const bench of BENCHMARKS) {
