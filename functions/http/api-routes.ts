@@ -22,7 +22,9 @@ import {
   pagingOptions,
   resourceIdFromPath,
 } from './arm-http.js';
+import type { RouteAccess } from './authorize.js';
 import { getOperationResult, getOperationStatus } from './operation-results.js';
+import { roleAssignmentRoutes } from './role-assignment-routes.js';
 
 // The whole HTTP API in one table: every operation of the Batch AI 2018-05-01 spec (and the two
 // operation-polling endpoints ARM long-running operations need), keyed by the spec's operationId.
@@ -46,6 +48,10 @@ export interface ApiRoute {
   /** The resource the route answers with, for the OpenAPI document. */
   returns?: BatchAiResourceKind | 'list' | 'none';
   longRunning?: boolean;
+  /** How authorize.ts checks it: the ARM action at the route's path (default), or another rule. */
+  access?: RouteAccess;
+  /** api-versions other than Batch AI's (the Microsoft.Authorization routes). */
+  apiVersions?: readonly string[];
   handler: ArmHandler;
 }
 
@@ -82,6 +88,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     route: 'providers/Microsoft.BatchAI/operations',
     description: 'Lists the Microsoft.BatchAI operations.',
     returns: 'list',
+    access: 'anyPrincipal',
     handler: async (call) => listPage(call, { value: [...PROVIDER_OPERATIONS] }),
   },
   {
@@ -220,7 +227,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
     returns: 'job',
     longRunning: true,
     handler: async (call) =>
-      putResponse(call, await submitJob(call.deps, resourceIdFromPath('job', call.params), await call.body())),
+      putResponse(
+        call,
+        await submitJob(call.deps, resourceIdFromPath('job', call.params), await call.body(), {
+          createdBy: call.auth.principal.id,
+        }),
+      ),
   },
   {
     operationId: 'Jobs_Delete',
@@ -376,6 +388,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     route: `${LOCATION}/operationresults/{operationId}`,
     description: 'Polls a long-running operation: 202 while it runs, then its result.',
     returns: 'none',
+    access: 'operation',
     handler: getOperationResult,
   },
   {
@@ -384,6 +397,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     route: `${LOCATION}/operationStatuses/{operationId}`,
     description: 'The status of a long-running operation (Azure-AsyncOperation).',
     returns: 'none',
+    access: 'operation',
     handler: getOperationStatus,
   },
+  ...roleAssignmentRoutes(),
 ];

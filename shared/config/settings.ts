@@ -14,6 +14,28 @@ export interface Settings {
   compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
   /** Seals write-only values at rest (a Key Vault reference on Azure; a per-stack random key locally). */
   secretsKey: Buffer;
+  auth: AuthSettings;
+}
+
+/** Who may call the API (see docs/auth.md). */
+export interface AuthSettings {
+  /** Accepted `iss` values of bearer tokens (AUTH_ISSUER, comma-separated); none: bearer tokens are refused. */
+  issuers: string[];
+  /** Accepted `aud` values (AUTH_AUDIENCE, comma-separated): the app registration's id and/or its App ID URI. */
+  audiences: string[];
+  /** AUTH_JWKS_URI; without it the keys are found through the first issuer's OIDC discovery document. */
+  jwksUri?: string;
+  /** BATCHAI_TRUST_APP_SERVICE_AUTH=true: the app sits behind App Service Authentication (x-ms-client-principal). */
+  trustAppServiceAuth: boolean;
+  /** BATCHAI_OWNER_PRINCIPAL_IDS: Owner of AZURE_SUBSCRIPTION_ID without an assignment (whoever deploys). */
+  subscriptionOwners: string[];
+  /** BATCHAI_SUBMISSION_PRINCIPAL_ID: who blob and queue submissions act as; unset: the function-key principal. */
+  submissionPrincipalId?: string;
+  /** Where the host's function keys are, so the app can check them itself (its API routes are anonymous to the host). */
+  functionKeys:
+    | { kind: 'file'; path: string }
+    | { kind: 'keyVault'; vaultUri: string }
+    | { kind: 'none' };
 }
 
 export class SettingsError extends Error {
@@ -50,6 +72,8 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
   BATCHAI_SECRETS_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, { error: 'must be the base64 of 32 random bytes' }),
+  AUTH_JWKS_URI: httpUrl,
+  BATCHAI_TRUST_APP_SERVICE_AUTH: z.enum(['true', 'false'], { error: 'must be true or false' }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -89,6 +113,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       : { kind: 'connectionString', connectionString: read('AzureWebJobsStorage', { required: true })! };
 
   const caCertPath = read('COSMOS_CA_CERT_PATH');
+  const subscriptionId = read('AZURE_SUBSCRIPTION_ID', { required: true })!;
   return {
     mode,
     storage,
@@ -102,10 +127,50 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     secretsKey: Buffer.from(read('BATCHAI_SECRETS_KEY', { required: true })!, 'base64'),
     compute: {
       armEndpoint: read('ARM_ENDPOINT', { fallback: 'https://management.azure.com/' })!,
-      subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
+      subscriptionId,
       resourceGroup: read('BATCHAI_RESOURCE_GROUP', { required: true })!,
       location: read('BATCHAI_LOCATION', { required: true })!,
     },
+    auth: loadAuthSettings(env, read),
+  };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+function loadAuthSettings(
+  env: NodeJS.ProcessEnv,
+  read: (name: string, options?: { fallback?: string }) => string | undefined,
+): AuthSettings {
+  const issuers = list(read('AUTH_ISSUER'));
+  for (const issuer of issuers) {
+    if (!httpUrl.safeParse(issuer).success) throw new SettingsError('AUTH_ISSUER', 'must be http(s) URLs, comma-separated');
+  }
+  const audiences = list(read('AUTH_AUDIENCE'));
+  if (issuers.length > 0 && audiences.length === 0) {
+    throw new SettingsError('AUTH_AUDIENCE', 'is required when AUTH_ISSUER is set (the app registration id or URI)');
+  }
+  const jwksUri = read('AUTH_JWKS_URI');
+  const submissionPrincipalId = read('BATCHAI_SUBMISSION_PRINCIPAL_ID');
+  const keysFile = read('BATCHAI_FUNCTION_KEYS_FILE');
+  const vaultUri = env['AzureWebJobsSecretStorageKeyVaultUri'];
+  const keyVault = (env['AzureWebJobsSecretStorageType'] ?? '').toLowerCase() === 'keyvault' && vaultUri;
+  return {
+    issuers,
+    audiences,
+    ...(jwksUri ? { jwksUri } : {}),
+    trustAppServiceAuth: read('BATCHAI_TRUST_APP_SERVICE_AUTH') === 'true',
+    subscriptionOwners: list(read('BATCHAI_OWNER_PRINCIPAL_IDS')),
+    ...(submissionPrincipalId ? { submissionPrincipalId } : {}),
+    functionKeys: keysFile
+      ? { kind: 'file', path: keysFile }
+      : keyVault
+        ? { kind: 'keyVault', vaultUri: vaultUri! }
+        : { kind: 'none' },
   };
 }
 
@@ -118,6 +183,13 @@ export function localStackAppSettings(stack: {
   resourceGroup: string;
   location: string;
   compute?: { endpoint: string };
+  /** The stack's token issuer and the host's keys file: the app validates both as it would on Azure. */
+  auth?: {
+    issuer: string;
+    audience: string;
+    ownerPrincipalId: string;
+    functionKeysFile: string;
+  };
 }): Record<string, string> {
   return {
     BATCHAI_MODE: 'local',
@@ -131,5 +203,14 @@ export function localStackAppSettings(stack: {
     BATCHAI_RESOURCE_GROUP: stack.resourceGroup,
     BATCHAI_LOCATION: stack.location,
     ...(stack.compute ? { ARM_ENDPOINT: stack.compute.endpoint } : {}),
+    ...(stack.auth
+      ? {
+          AUTH_ISSUER: stack.auth.issuer,
+          AUTH_AUDIENCE: stack.auth.audience,
+          BATCHAI_OWNER_PRINCIPAL_IDS: stack.auth.ownerPrincipalId,
+          BATCHAI_SUBMISSION_PRINCIPAL_ID: stack.auth.ownerPrincipalId,
+          BATCHAI_FUNCTION_KEYS_FILE: stack.auth.functionKeysFile,
+        }
+      : {}),
   };
 }
