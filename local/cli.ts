@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { descriptorPath } from './stack/descriptor.js';
+import { descriptorPath, readDescriptor } from './stack/descriptor.js';
 import { type PortPlan, planPorts } from './stack/ports.js';
 import { startStack } from './stack/stack.js';
+import { grantRole, mintForPrincipal } from './token-issuer/mint-command.js';
 
 function portOption(value: string): number {
   const port = Number(value);
@@ -78,6 +79,34 @@ program
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('token')
+  .description("print a bearer token from the stack's issuer; with --role, also grant that role (as the stack's owner)")
+  .option('--data-dir <dir>', "the running stack's data dir", '.local')
+  .option('--principal <name-or-id>', 'who the token is for (a name maps to a stable object id)', 'stack-owner')
+  .option('--app', "a service principal's token (idtyp=app), as a managed identity's")
+  .option('--role <role>', 'Owner, Contributor, Reader or JobSubmitter (or a role definition GUID)')
+  .option('--scope <scope>', 'where the role applies (default: the local subscription)')
+  .option('--lifetime <seconds>', 'token lifetime', (v) => Number(v), 3600)
+  .action(async (options) => {
+    try {
+      const descriptor = await readDescriptor(resolve(options.dataDir));
+      if (options.role) {
+        const granted = await grantRole(descriptor, options.principal, options.role, options.scope);
+        console.error(`[token] ${options.principal} (${granted.principalId}) is ${options.role} at ${granted.scope}`);
+      }
+      console.log(
+        await mintForPrincipal(resolve(options.dataDir), descriptor, options.principal, {
+          app: Boolean(options.app),
+          lifetimeSeconds: options.lifetime,
+        }),
+      );
+    } catch (err) {
+      console.error(`[token] ${(err as Error).message}`);
+      process.exit(1);
+    }
   });
 
 await program.parseAsync(process.argv);

@@ -19,6 +19,15 @@ export interface StackDescriptor {
   functions?: { apiBaseUrl: string; durableWebhookBaseUrl: string; masterKey?: string; appDir: string };
   compute?: { endpoint: string };
   eventGrid?: { endpoint: string; topicKey: string };
+  /** The local token issuer and a ready bearer token for the stack's default principal (Owner of the subscription). */
+  auth?: {
+    issuer: string;
+    audience: string;
+    tenantId: string;
+    principalName: string;
+    principalId: string;
+    token: string;
+  };
 }
 
 export const descriptorPath = (dataDir: string): string => join(dataDir, 'stack.json');

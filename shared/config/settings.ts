@@ -183,13 +183,10 @@ export function localStackAppSettings(stack: {
   resourceGroup: string;
   location: string;
   compute?: { endpoint: string };
-  /** The stack's token issuer and the host's keys file: the app validates both as it would on Azure. */
-  auth?: {
-    issuer: string;
-    audience: string;
-    ownerPrincipalId: string;
-    functionKeysFile: string;
-  };
+  /** The host's keys file: the app checks function keys itself (its API routes are anonymous to the host). */
+  functionKeysFile?: string;
+  /** The stack's token issuer: the app validates its tokens with the same code as Entra ID's on Azure. */
+  issuer?: { url: string; audience: string; ownerPrincipalId: string };
 }): Record<string, string> {
   return {
     BATCHAI_MODE: 'local',
@@ -203,13 +200,13 @@ export function localStackAppSettings(stack: {
     BATCHAI_RESOURCE_GROUP: stack.resourceGroup,
     BATCHAI_LOCATION: stack.location,
     ...(stack.compute ? { ARM_ENDPOINT: stack.compute.endpoint } : {}),
-    ...(stack.auth
+    ...(stack.functionKeysFile ? { BATCHAI_FUNCTION_KEYS_FILE: stack.functionKeysFile } : {}),
+    ...(stack.issuer
       ? {
-          AUTH_ISSUER: stack.auth.issuer,
-          AUTH_AUDIENCE: stack.auth.audience,
-          BATCHAI_OWNER_PRINCIPAL_IDS: stack.auth.ownerPrincipalId,
-          BATCHAI_SUBMISSION_PRINCIPAL_ID: stack.auth.ownerPrincipalId,
-          BATCHAI_FUNCTION_KEYS_FILE: stack.auth.functionKeysFile,
+          AUTH_ISSUER: stack.issuer.url,
+          AUTH_AUDIENCE: stack.issuer.audience,
+          BATCHAI_OWNER_PRINCIPAL_IDS: stack.issuer.ownerPrincipalId,
+          BATCHAI_SUBMISSION_PRINCIPAL_ID: stack.issuer.ownerPrincipalId,
         }
       : {}),
   };
