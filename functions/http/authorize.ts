@@ -98,7 +98,10 @@ export async function authenticate(
   const authorization = request.headers.get('authorization');
   if (authorization) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) throw createApiError('InvalidAuthenticationToken', { reason: "the Authorization header must be 'Bearer <token>'" });
+    if (!m)
+      throw createApiError('InvalidAuthenticationToken', {
+        reason: "the Authorization header must be 'Bearer <token>'",
+      });
     try {
       return await services.bearer.validate(m[1]!);
     } catch (err) {
@@ -129,7 +132,14 @@ export async function authenticate(
 export function implicitAssignments(principal: Principal, settings: AuthServices['settings']): RoleAssignment[] {
   const sub = settings.subscriptionId;
   if (principal.type === 'FunctionKey') {
-    return [{ name: 'function-key', scope: '/', roleDefinitionId: roleDefinitionIdOf(sub, OWNER_ROLE_ID), principalId: principal.id }];
+    return [
+      {
+        name: 'function-key',
+        scope: '/',
+        roleDefinitionId: roleDefinitionIdOf(sub, OWNER_ROLE_ID),
+        principalId: principal.id,
+      },
+    ];
   }
   if (settings.auth.subscriptionOwners.some((o) => o.toLowerCase() === principal.id.toLowerCase())) {
     return [
@@ -157,7 +167,11 @@ export function targetOf(route: string, params: Record<string, string>): string 
     const value = params[name] ?? '';
     // A name that is empty or could move up or across the path would make the scope mean something else.
     if (value === '' || value === '.' || value === '..' || /[/\\?#]/.test(value)) {
-      throw createApiError('InvalidResourceId', { target: 'path', expected: `a valid ${name}`, reason: 'the name is invalid' });
+      throw createApiError('InvalidResourceId', {
+        target: 'path',
+        expected: `a valid ${name}`,
+        reason: 'the name is invalid',
+      });
     }
     return value;
   });
@@ -178,10 +192,13 @@ async function jobFacts(
 
 function denied(principal: Principal, request: AccessRequest, decision: AccessDecision) {
   const hint =
-    !decision.allowed && decision.reason === 'notOwnJob'
-      ? ' A Job submitter acts only on the jobs it submitted.'
-      : '';
-  return createApiError('AuthorizationFailed', { principalId: principal.id, action: request.action, scope: request.target, hint });
+    !decision.allowed && decision.reason === 'notOwnJob' ? ' A Job submitter acts only on the jobs it submitted.' : '';
+  return createApiError('AuthorizationFailed', {
+    principalId: principal.id,
+    action: request.action,
+    scope: request.target,
+    hint,
+  });
 }
 
 /**
@@ -221,11 +238,22 @@ export async function authorize(
   }
   const isListing = route.method === 'GET' && route.returns === 'list';
   if (decision.allowed && !decision.ownJobsOnly) return keep;
-  if (!decision.allowed && !(isListing && hasAnyAssignmentAround(principal, assignments, request.target))) {
-    throw denied(principal, request, decision);
-  }
+  // Nothing at or above a listing, but something below it (a Reader of one workspace listing the
+  // subscription's workspaces): the listing is allowed and shows only what those assignments reach.
+  const below =
+    isListing &&
+    !decision.allowed &&
+    decision.reason === 'noAssignment' &&
+    hasAnyAssignmentAround(principal, assignments, listScopeOf(request.target));
+  if (!decision.allowed && !below) throw denied(principal, request, decision);
   if (!isListing) return keep;
   return (response) => filterListing(response, principal, assignments, services);
+}
+
+/** `…/providers/Microsoft.BatchAI/workspaces` lists what is under `…`; other listings list under their own path. */
+function listScopeOf(target: string): string {
+  const m = /^(.*?)\/providers\/[^/]+\/[^/]+$/i.exec(target);
+  return m ? m[1] || '/' : target;
 }
 
 async function filterListing(
@@ -262,7 +290,10 @@ export function submissionPrincipal(settings: AuthServices['settings']): Princip
 export async function authorizeSubmission(jobResourceId: string, services: AuthServices): Promise<Principal> {
   const principal = submissionPrincipal(services.settings);
   const assignments = await assignmentsOf(principal, services);
-  const request: AccessRequest = { action: 'Microsoft.BatchAI/workspaces/experiments/jobs/write', target: jobResourceId };
+  const request: AccessRequest = {
+    action: 'Microsoft.BatchAI/workspaces/experiments/jobs/write',
+    target: jobResourceId,
+  };
   let decision = decideAccess(principal, assignments, request);
   if (decision.allowed && decision.ownJobsOnly) {
     const job = await jobFacts(services, jobResourceId);

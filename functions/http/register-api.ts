@@ -9,7 +9,10 @@ import { authenticate, authorize } from './authorize.js';
 import { registerOpenApi } from './openapi.js';
 
 function checkRouteApiVersion(route: ApiRoute, query: URLSearchParams): void {
-  if (!route.apiVersions) return checkApiVersion(query);
+  if (!route.apiVersions) {
+    checkApiVersion(query);
+    return;
+  }
   const version = query.get('api-version');
   const supported = route.apiVersions.join(', ');
   if (!version) throw createApiError('MissingApiVersionParameter', { supported });

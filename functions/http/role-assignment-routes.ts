@@ -44,7 +44,10 @@ export function roleAssignmentRoutes(): ApiRoute[] {
         handler: async (call) =>
           json(200, {
             value: (
-              await listRoleAssignments(deps(call), { scope: scopeOf(template, call), filter: call.query.get('$filter') })
+              await listRoleAssignments(deps(call), {
+                scope: scopeOf(template, call),
+                filter: call.query.get('$filter'),
+              })
             ).map(roleAssignmentView),
           }),
       },

@@ -11,9 +11,7 @@ import {
   loadOrCreateTopicKey,
   writeEventGridConfig,
 } from '../eventgrid/service.js';
-import { eventSubscriptionsFor, type FunctionMetadata } from './app-event-subscriptions.js';
-import { type StackDescriptor, writeDescriptor } from './descriptor.js';
-import { functionsHostService, hostKeysFile, readHostKeys } from './functions-host-service.js';
+import { tokenIssuerService } from '../token-issuer/service.js';
 import {
   DEFAULT_PRINCIPAL_NAME,
   issuerUrl,
@@ -23,7 +21,9 @@ import {
   mintToken,
   principalIdOf,
 } from '../token-issuer/signing-key.js';
-import { tokenIssuerService } from '../token-issuer/service.js';
+import { eventSubscriptionsFor, type FunctionMetadata } from './app-event-subscriptions.js';
+import { type StackDescriptor, writeDescriptor } from './descriptor.js';
+import { functionsHostService, hostKeysFile, readHostKeys } from './functions-host-service.js';
 import type { PortPlan } from './ports.js';
 import { type ServiceSpec, Supervisor } from './supervisor.js';
 
@@ -162,7 +162,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             ...descriptor,
             secretsKey: await loadOrCreateSecretsKey(dataDir),
             functionKeysFile: hostKeysFile(dataDir),
-            ...(issuer ? { issuer: { url: issuer.url, audience: LOCAL_AUDIENCE, ownerPrincipalId: issuer.owner } } : {}),
+            ...(issuer
+              ? { issuer: { url: issuer.url, audience: LOCAL_AUDIENCE, ownerPrincipalId: issuer.owner } }
+              : {}),
           }),
           after: first.map((s) => s.name),
         }),

@@ -26,7 +26,8 @@ export async function startIssuerServer(port: number, key: SigningKey): Promise<
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { error: 'method not allowed' });
     if (path === '/health') return send(200, { status: 'ok' });
-    if (path === `/${LOCAL_TENANT_ID}/v2.0/.well-known/openid-configuration`) return send(200, discoveryDocument(issuer));
+    if (path === `/${LOCAL_TENANT_ID}/v2.0/.well-known/openid-configuration`)
+      return send(200, discoveryDocument(issuer));
     if (path === `/${LOCAL_TENANT_ID}/discovery/v2.0/keys`) return send(200, { keys: [key.publicJwk] });
     return send(404, { error: 'not found' });
   });

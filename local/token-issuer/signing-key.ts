@@ -48,11 +48,9 @@ export async function loadOrCreateSigningKey(dataDir: string): Promise<SigningKe
   const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
   const privateJwk = await exportJWK(privateKey);
   await mkdir(issuerDataDir(dataDir), { recursive: true, mode: 0o700 });
-  await writeFile(file, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' }).catch(
-    (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    },
-  );
+  await writeFile(file, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   await chmod(file, 0o600);
   return withPublic(JSON.parse(await readFile(file, 'utf8')) as JWK);
 }

@@ -93,10 +93,12 @@ function toRejection(err: unknown): TokenRejectedError {
   if (err instanceof errors.JWTExpired) return new TokenRejectedError('expired', 'the token has expired');
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'aud') return new TokenRejectedError('audience', 'the token is not meant for this API');
-    if (err.claim === 'iss') return new TokenRejectedError('issuer', 'the token comes from an issuer this API does not trust');
+    if (err.claim === 'iss')
+      return new TokenRejectedError('issuer', 'the token comes from an issuer this API does not trust');
     return new TokenRejectedError('invalid', `the token's '${err.claim}' claim is not valid now (${err.reason})`);
   }
-  if (err instanceof errors.JOSEError) return new TokenRejectedError('invalid', 'the token is malformed or its signature is not valid');
+  if (err instanceof errors.JOSEError)
+    return new TokenRejectedError('invalid', 'the token is malformed or its signature is not valid');
   // Key retrieval failures (the issuer is down) are ours, not the caller's: they surface as a 500 upstream.
   throw err;
 }

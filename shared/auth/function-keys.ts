@@ -1,7 +1,7 @@
+import { timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { timingSafeEqual } from 'node:crypto';
 
 // Function keys, checked by the app: its API routes are anonymous to the host (so that bearer-token clients
 // reach it at all), so the app recognises the host's keys itself. The keys stay the host's: locally its

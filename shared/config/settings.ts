@@ -32,10 +32,7 @@ export interface AuthSettings {
   /** BATCHAI_SUBMISSION_PRINCIPAL_ID: who blob and queue submissions act as; unset: the function-key principal. */
   submissionPrincipalId?: string;
   /** Where the host's function keys are, so the app can check them itself (its API routes are anonymous to the host). */
-  functionKeys:
-    | { kind: 'file'; path: string }
-    | { kind: 'keyVault'; vaultUri: string }
-    | { kind: 'none' };
+  functionKeys: { kind: 'file'; path: string } | { kind: 'keyVault'; vaultUri: string } | { kind: 'none' };
 }
 
 export class SettingsError extends Error {
@@ -148,7 +145,8 @@ function loadAuthSettings(
 ): AuthSettings {
   const issuers = list(read('AUTH_ISSUER'));
   for (const issuer of issuers) {
-    if (!httpUrl.safeParse(issuer).success) throw new SettingsError('AUTH_ISSUER', 'must be http(s) URLs, comma-separated');
+    if (!httpUrl.safeParse(issuer).success)
+      throw new SettingsError('AUTH_ISSUER', 'must be http(s) URLs, comma-separated');
   }
   const audiences = list(read('AUTH_AUDIENCE'));
   if (issuers.length > 0 && audiences.length === 0) {

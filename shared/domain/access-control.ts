@@ -91,9 +91,10 @@ export function roleByGuid(guid: string): RoleDefinition | undefined {
 
 /** `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}` → the role (or undefined). */
 export function roleFromDefinitionId(roleDefinitionId: string): RoleDefinition | undefined {
-  const m = /^(?:\/subscriptions\/[^/]+)?\/providers\/Microsoft\.Authorization\/roleDefinitions\/([0-9a-f-]{36})$/i.exec(
-    roleDefinitionId,
-  );
+  const m =
+    /^(?:\/subscriptions\/[^/]+)?\/providers\/Microsoft\.Authorization\/roleDefinitions\/([0-9a-f-]{36})$/i.exec(
+      roleDefinitionId,
+    );
   return m ? roleByGuid(m[1]!) : undefined;
 }
 
@@ -134,9 +135,7 @@ function escapeRegExp(s: string): string {
 }
 
 export function roleAllows(role: RoleDefinition, action: string): boolean {
-  return (
-    role.actions.some((p) => patternMatches(p, action)) && !role.notActions.some((p) => patternMatches(p, action))
-  );
+  return role.actions.some((p) => patternMatches(p, action)) && !role.notActions.some((p) => patternMatches(p, action));
 }
 
 /** What one request needs: an action (`Microsoft.BatchAI/workspaces/read`) on a target resource or scope. */
