@@ -30,6 +30,7 @@ program
   .option('--cosmos-port <port>', 'Cosmos DB emulator port (default 8081)', portOption)
   .option('--functions-port <port>', 'Functions host port (default 7071)', portOption)
   .option('--eventgrid-port <port>', 'Event Grid emulator port (default 10006)', portOption)
+  .option('--issuer-port <port>', 'local token issuer port (default 10007)', portOption)
   .option('--app <dir>', 'the Azure Functions v4 app to run (default: this repository, built)')
   .action(async (options) => {
     const started = Date.now();
@@ -40,6 +41,7 @@ program
       cosmos: options.cosmosPort,
       functions: options.functionsPort,
       eventgrid: options.eventgridPort,
+      issuer: options.issuerPort,
     };
     const dataDir = resolve(options.dataDir);
     const log = (message: string) => console.log(`[stack] ${message}`);
@@ -63,6 +65,11 @@ program
         `  API base URL     ${descriptor.functions.apiBaseUrl}  (x-functions-key: functions.masterKey in the descriptor)`,
       );
       console.log(`  OpenAPI          ${descriptor.functions.apiBaseUrl}/openapi.json`);
+    }
+    if (descriptor.auth) {
+      console.log(
+        `  bearer token     auth.token in the descriptor (${descriptor.auth.principalName}, Owner); others: npm run token -- --principal <name> [--role Reader --scope <scope>]`,
+      );
     }
     console.log(`  storage connection string: see ${descriptorPath(dataDir)} (storage.connectionString)`);
     console.log(`  descriptor       ${descriptorPath(dataDir)}`);
