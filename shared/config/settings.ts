@@ -110,7 +110,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       : { kind: 'connectionString', connectionString: read('AzureWebJobsStorage', { required: true })! };
 
   const caCertPath = read('COSMOS_CA_CERT_PATH');
-  const subscriptionId = read('AZURE_SUBSCRIPTION_ID', { required: true })!;
   return {
     mode,
     storage,
@@ -124,7 +123,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     secretsKey: Buffer.from(read('BATCHAI_SECRETS_KEY', { required: true })!, 'base64'),
     compute: {
       armEndpoint: read('ARM_ENDPOINT', { fallback: 'https://management.azure.com/' })!,
-      subscriptionId,
+      subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
       resourceGroup: read('BATCHAI_RESOURCE_GROUP', { required: true })!,
       location: read('BATCHAI_LOCATION', { required: true })!,
     },
