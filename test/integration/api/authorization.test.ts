@@ -11,7 +11,8 @@ import {
   type SigningKey,
 } from '../../../local/token-issuer/signing-key.js';
 import { BatchAiApi } from '../../support/api-client.js';
-import { startTestStack, type TestStack } from '../../support/stack.js';
+import { cosmosClient, queueClient, startTestStack, type TestStack } from '../../support/stack.js';
+import { waitFor } from '../../support/wait-for.js';
 
 // Who may call and what they may do, against a running stack: token tampering, the role × operation matrix
 // (every route of the table, every role, at each scope), list filtering, Job submitter's own-jobs-only and the
@@ -422,4 +423,55 @@ test('roleAssignments: Owners grant and revoke; a Contributor cannot; a revoked 
   assert.equal(removed.status, 200, removed.text);
   assert.equal((await api.call('GET', scope, { bearer: someone })).status, 403);
   assert.equal((await api.call('GET', path, { apiVersion: '2022-04-01', bearer: ownerToken })).status, 404);
+});
+
+test('queue submissions act as the configured principal: recorded as the creator, refused outside its scope', async () => {
+  const clusterId = await api.seedWorkspace('queue-ws');
+  const queue = queueClient(stack.descriptor).getQueueClient('job-submissions');
+  await queue.createIfNotExists();
+  const send = (message: unknown) => queue.sendMessage(Buffer.from(JSON.stringify(message)).toString('base64'));
+  await send({
+    id: api.jobPath('queue-ws', 'exp', 'q1'),
+    properties: {
+      cluster: { id: clusterId },
+      nodeCount: 1,
+      stdOutErrPathPrefix: '$AZ_BATCHAI_MOUNT_ROOT/out',
+      customToolkitSettings: { commandLine: 'echo q' },
+    },
+  });
+  await waitFor(
+    'the queued job',
+    async () => (await api.call('GET', api.jobPath('queue-ws', 'exp', 'q1'), { bearer: ownerToken })).status === 200,
+    120_000,
+    200,
+  );
+  const { resource } = await cosmosClient(stack.descriptor)
+    .database(stack.descriptor.cosmos.database)
+    .container('resources')
+    .item('job|exp|q1', `${api.sub}|${api.rg}|queue-ws`.toLowerCase())
+    .read<{ resource: { createdBy?: string } }>();
+  assert.equal(resource?.resource.createdBy, stack.descriptor.auth!.principalId);
+  // The stack's submission principal is Owner of the local subscription only: a job elsewhere is refused.
+  const elsewhere =
+    '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/w/experiments/e/jobs/j';
+  await send({ id: elsewhere, properties: { cluster: { id: clusterId }, nodeCount: 1 } });
+  const poison = queueClient(stack.descriptor).getQueueClient('job-submissions-poison');
+  const entry = await waitFor(
+    'the refused submission in the poison queue',
+    async () => {
+      if (!(await poison.exists())) return undefined;
+      const { peekedMessageItems } = await poison.peekMessages({ numberOfMessages: 32 });
+      return peekedMessageItems
+        .map(
+          (m) =>
+            JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as {
+              error: { code: string; message: string };
+            },
+        )
+        .find((e) => e.error.message.includes('11111111-1111-1111-1111-111111111111'));
+    },
+    120_000,
+    200,
+  );
+  assert.equal(entry.error.code, 'AuthorizationFailed');
 });
