@@ -163,6 +163,29 @@ test('token tampering: every forged, stale or misdirected token is refused with 
   assert.equal(client.status, 401, client.text);
 });
 
+test('no anonymous way in: every API route answers 401 without credentials; other HTTP functions are host-keyed', async () => {
+  for (const route of API_ROUTES) {
+    const res = await api.call(route.method, pathOf(route), {
+      key: null,
+      ...(route.operationId.startsWith('RoleAssignments_') ? { apiVersion: '2022-04-01' } : {}),
+    });
+    assert.equal(res.status, 401, `${route.operationId}: ${res.status} ${res.text}`);
+  }
+  // What the host itself lets through without a key: only the API routes above (which authenticate in the app)
+  // and the OpenAPI document's CORS preflight (headers only).
+  const functions = (await (
+    await fetch(`${api.base.replace(/\/api$/, '')}/admin/functions`, { headers: { 'x-functions-key': api.key } })
+  ).json()) as { name: string; config: { bindings: { type: string; authLevel?: string }[] } }[];
+  const apiNames = new Set(API_ROUTES.map((r) => r.operationId));
+  const anonymous = functions
+    .filter((f) =>
+      f.config.bindings.some((b) => b.type === 'httpTrigger' && String(b.authLevel).toLowerCase() === 'anonymous'),
+    )
+    .map((f) => f.name)
+    .filter((name) => !apiNames.has(name));
+  assert.deepEqual(anonymous, ['OpenApi_Preflight']);
+});
+
 // --- The matrix -----------------------------------------------------------------------------------------
 
 const M = { rg: 'matrix-rg', ws: 'matrix-ws' };
