@@ -126,6 +126,27 @@ async function localIssuer(dataDir: string, port: number) {
   };
 }
 
+/** Keeps `auth.token` in stack.json valid while the stack runs (tokens last 24 h; renewed every 12 h). */
+function renewDescriptorToken(descriptor: StackDescriptor, dataDir: string): () => void {
+  const timer = setInterval(
+    () => {
+      void (async () => {
+        const key = await loadOrCreateSigningKey(dataDir);
+        descriptor.auth!.token = await mintToken(key, {
+          issuer: descriptor.auth!.issuer,
+          principal: DEFAULT_PRINCIPAL_NAME,
+        });
+        await writeDescriptor(descriptor);
+      })().catch(() => {
+        // the next interval tries again; the previous token is valid for 12 more hours
+      });
+    },
+    12 * 3600 * 1000,
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 async function fetchFunctions(baseUrl: string, masterKey: string): Promise<FunctionMetadata[]> {
   const response = await fetch(`${baseUrl}/admin/functions`, { headers: { 'x-functions-key': masterKey } });
   if (!response.ok) throw new Error(`the functions host listed no functions: HTTP ${response.status}`);
@@ -212,5 +233,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     throw err;
   }
   await writeDescriptor(descriptor);
-  return { descriptor, supervisor, stop: () => supervisor.stop() };
+  const stopRenewing = descriptor.auth ? renewDescriptorToken(descriptor, dataDir) : () => {};
+  return {
+    descriptor,
+    supervisor,
+    stop: () => {
+      stopRenewing();
+      return supervisor.stop();
+    },
+  };
 }
