@@ -223,9 +223,8 @@ export async function authorize(
       if (hasAnyAssignmentAround(principal, assignments, subscription)) return keep;
       throw denied(principal, request, { allowed: false, reason: 'noAssignment' });
     }
-    request = { action: request.action, target: operation.resourceId };
     // Reading an operation needs read access to the resource it acts on (any role that can see it).
-    request = { ...request, action: readActionOfId(operation.resourceId) };
+    request = { action: readActionOfId(operation.resourceId), target: operation.resourceId };
   }
 
   let decision = decideAccess(principal, assignments, request);
