@@ -11,7 +11,7 @@ import {
   type SigningKey,
 } from '../../../local/token-issuer/signing-key.js';
 import { BatchAiApi } from '../../support/api-client.js';
-import { cosmosClient, queueClient, startTestStack, type TestStack } from '../../support/stack.js';
+import { blobClient, cosmosClient, queueClient, startTestStack, type TestStack } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 
 // Who may call and what they may do, against a running stack: token tampering, the role × operation matrix
@@ -448,7 +448,7 @@ test('roleAssignments: Owners grant and revoke; a Contributor cannot; a revoked 
   assert.equal((await api.call('GET', path, { apiVersion: '2022-04-01', bearer: ownerToken })).status, 404);
 });
 
-test('queue submissions act as the configured principal: recorded as the creator, refused outside its scope', async () => {
+test('blob and queue submissions act as the configured principal: recorded as the creator, refused outside its scope', async () => {
   const clusterId = await api.seedWorkspace('queue-ws');
   const queue = queueClient(stack.descriptor).getQueueClient('job-submissions');
   await queue.createIfNotExists();
@@ -474,6 +474,30 @@ test('queue submissions act as the configured principal: recorded as the creator
     .item('job|exp|q1', `${api.sub}|${api.rg}|queue-ws`.toLowerCase())
     .read<{ resource: { createdBy?: string } }>();
   assert.equal(resource?.resource.createdBy, stack.descriptor.auth!.principalId);
+  // A manifest blob goes the same way (Event Grid → the app), attributed to the same principal.
+  const manifests = blobClient(stack.descriptor).getContainerClient('manifests');
+  await manifests.createIfNotExists();
+  const manifest = JSON.stringify({
+    properties: {
+      cluster: { id: clusterId },
+      nodeCount: 1,
+      stdOutErrPathPrefix: '$AZ_BATCHAI_MOUNT_ROOT/out',
+      customToolkitSettings: { commandLine: 'echo b' },
+    },
+  });
+  await manifests.getBlockBlobClient('queue-ws/exp/b1.json').upload(manifest, manifest.length);
+  await waitFor(
+    'the manifest job',
+    async () => (await api.call('GET', api.jobPath('queue-ws', 'exp', 'b1'), { bearer: ownerToken })).status === 200,
+    120_000,
+    200,
+  );
+  const fromBlob = await cosmosClient(stack.descriptor)
+    .database(stack.descriptor.cosmos.database)
+    .container('resources')
+    .item('job|exp|b1', `${api.sub}|${api.rg}|queue-ws`.toLowerCase())
+    .read<{ resource: { createdBy?: string } }>();
+  assert.equal(fromBlob.resource?.resource.createdBy, stack.descriptor.auth!.principalId);
   // The stack's submission principal is Owner of the local subscription only: a job elsewhere is refused.
   const elsewhere =
     '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/w/experiments/e/jobs/j';
