@@ -1,5 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { deleteResource } from '../../shared/api/delete-resource.js';
+import { deleteRoleAssignmentsAtOrBelow } from '../../shared/api/delete-role-assignment.js';
 import { listClusterRemoteLogins, listJobOutputFiles, listJobRemoteLogins } from '../../shared/api/job-queries.js';
 import { listUsages } from '../../shared/api/list-usages.js';
 import { PROVIDER_OPERATIONS } from '../../shared/api/provider-operations.js';
@@ -22,7 +23,7 @@ import {
   pagingOptions,
   resourceIdFromPath,
 } from './arm-http.js';
-import type { RouteAccess } from './authorize.js';
+import { type RouteAccess, targetOf } from './authorize.js';
 import { getOperationResult, getOperationStatus } from './operation-results.js';
 import { roleAssignmentRoutes } from './role-assignment-routes.js';
 
@@ -162,7 +163,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
     description: 'Deletes a workspace and everything in it.',
     returns: 'none',
     longRunning: true,
-    handler: remove('workspace'),
+    handler: async (call) => {
+      const response = await remove('workspace')(call);
+      // Only when a workspace was there to delete: its role assignments go with it.
+      if (response.status === 202) {
+        await deleteRoleAssignmentsAtOrBelow({ roleAssignments: call.auth.roleAssignments }, targetOf(WS, call.params));
+      }
+      return response;
+    },
   },
   {
     operationId: 'Workspaces_Get',

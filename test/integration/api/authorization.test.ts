@@ -522,3 +522,27 @@ test('blob and queue submissions act as the configured principal: recorded as th
   );
   assert.equal(entry.error.code, 'AuthorizationFailed');
 });
+
+test("a deleted workspace's role assignments go with it: a new workspace of the same name does not inherit them", async () => {
+  const ws = api.workspacePath('reborn');
+  assert.equal((await api.call('PUT', ws, { bearer: ownerToken, body: { location: 'local' } })).status, 200);
+  await grant('old-reader', 'Reader', ws);
+  const reader = await tokenFor('old-reader');
+  assert.equal((await api.call('GET', ws, { bearer: reader })).status, 200);
+  const deleted = await api.call('DELETE', ws, { bearer: ownerToken });
+  assert.equal(deleted.status, 202, deleted.text);
+  await api.waitForOperation(deleted.headers.get('location')!, 120_000);
+  assert.equal((await api.call('PUT', ws, { bearer: ownerToken, body: { location: 'local' } })).status, 200);
+  const again = await api.call('GET', ws, { bearer: reader });
+  assert.equal(again.status, 403, again.text);
+  const left = await api.call<{ value: unknown[] }>('GET', `${ws}/providers/Microsoft.Authorization/roleAssignments`, {
+    apiVersion: '2022-04-01',
+    bearer: ownerToken,
+    headers: {},
+  });
+  assert.equal(left.status, 200, left.text);
+  assert.ok(
+    !JSON.stringify(left.body).includes(principalIdOf('old-reader')),
+    'the old assignment is gone from the listing',
+  );
+});
