@@ -94,6 +94,7 @@ program
   .option('--data-dir <dir>', "the running stack's data dir", '.local')
   .option('--principal <name-or-id>', 'who the token is for (a name maps to a stable object id)', 'stack-owner')
   .option('--app', "a service principal's token (idtyp=app), as a managed identity's")
+  .option('--group <name-or-id...>', "groups the principal is a member of (the token's groups claim)")
   .option('--role <role>', 'Owner, Contributor, Reader or JobSubmitter (or a role definition GUID)')
   .option('--scope <scope>', 'where the role applies (default: the local subscription)')
   .option('--lifetime <seconds>', 'token lifetime', (v) => Number(v), 3600)
@@ -108,6 +109,7 @@ program
         await mintForPrincipal(resolve(options.dataDir), descriptor, options.principal, {
           app: Boolean(options.app),
           lifetimeSeconds: options.lifetime,
+          ...(options.group ? { groups: options.group } : {}),
         }),
       );
     } catch (err) {

@@ -158,7 +158,9 @@ export function implicitAssignments(principal: Principal, settings: AuthServices
 export async function assignmentsOf(principal: Principal, services: AuthServices): Promise<RoleAssignment[]> {
   const implicit = implicitAssignments(principal, services.settings);
   if (principal.type === 'FunctionKey') return implicit;
-  return [...implicit, ...(await services.roleAssignments.listForPrincipal(principal.id))];
+  const ids = [principal.id, ...(principal.groupIds ?? [])];
+  const held = await Promise.all(ids.map((id) => services.roleAssignments.listForPrincipal(id)));
+  return [...implicit, ...held.flat()];
 }
 
 /** The route's path with its parameters filled in: the scope the request addresses. */

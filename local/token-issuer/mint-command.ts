@@ -11,7 +11,7 @@ export async function mintForPrincipal(
   dataDir: string,
   descriptor: StackDescriptor,
   principal: string,
-  options: { app?: boolean; lifetimeSeconds?: number } = {},
+  options: { app?: boolean; lifetimeSeconds?: number; groups?: readonly string[] } = {},
 ): Promise<string> {
   if (!descriptor.auth) throw new Error('the stack runs no token issuer');
   return mintToken(await loadOrCreateSigningKey(dataDir), {
@@ -20,6 +20,7 @@ export async function mintForPrincipal(
     principal,
     ...(options.app ? { kind: 'app' as const } : {}),
     ...(options.lifetimeSeconds ? { lifetimeSeconds: options.lifetimeSeconds } : {}),
+    ...(options.groups ? { groups: options.groups.map(principalIdOf) } : {}),
   });
 }
 

@@ -70,6 +70,8 @@ export interface MintOptions {
   /** `app` makes a service principal's token (Entra's idtyp), as Logic Apps' managed identity sends. */
   kind?: 'user' | 'app';
   lifetimeSeconds?: number;
+  /** Group object ids (Entra's `groups` claim). */
+  groups?: readonly string[];
 }
 
 export async function mintToken(key: SigningKey, options: MintOptions): Promise<string> {
@@ -81,6 +83,7 @@ export async function mintToken(key: SigningKey, options: MintOptions): Promise<
     name: options.principal,
     ver: '2.0',
   };
+  if (options.groups && options.groups.length > 0) claims.groups = [...options.groups];
   if (options.kind === 'app') claims.idtyp = 'app';
   else claims.preferred_username = `${options.principal}@batchai.local`;
   return new SignJWT(claims)

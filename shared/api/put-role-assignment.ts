@@ -9,7 +9,7 @@ import { createApiError } from '../domain/api-errors.js';
 import type { RoleAssignmentStore, StoredRoleAssignment } from '../stores/role-assignment-store.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PRINCIPAL_TYPES: readonly PrincipalType[] = ['User', 'ServicePrincipal'];
+const PRINCIPAL_TYPES: readonly PrincipalType[] = ['User', 'Group', 'ServicePrincipal'];
 
 function invalid(target: string, reason: string) {
   return createApiError('InvalidPropertyValue', { target, reason }, { target });
@@ -28,11 +28,12 @@ export async function putRoleAssignment(
   if (!properties || typeof properties !== 'object') {
     throw createApiError('MissingRequiredProperty', { target: 'properties' }, { target: 'properties' });
   }
-  const { roleDefinitionId, principalId, principalType } = properties;
+  const { roleDefinitionId, principalType } = properties;
+  const rawPrincipalId = properties.principalId;
   if (typeof roleDefinitionId !== 'string') {
     throw createApiError('MissingRequiredProperty', { target: 'properties.roleDefinitionId' });
   }
-  if (typeof principalId !== 'string' || principalId.trim() === '' || principalId.length > 128) {
+  if (typeof rawPrincipalId !== 'string' || rawPrincipalId.trim() === '' || rawPrincipalId.length > 128) {
     throw invalid('properties.principalId', 'must be the object id of a user, group or service principal');
   }
   if (principalType !== undefined && !PRINCIPAL_TYPES.includes(principalType as PrincipalType)) {
@@ -46,6 +47,8 @@ export async function putRoleAssignment(
     });
   }
   const scope = normalizeScope(input.scope);
+  // Object ids are GUIDs, compared case-insensitively; stored lowercase as tokens carry them.
+  const principalId = GUID.test(rawPrincipalId) ? rawPrincipalId.toLowerCase() : rawPrincipalId;
   const existing = await deps.roleAssignments.listForPrincipal(principalId);
   const same = existing.find(
     (a) =>

@@ -50,10 +50,15 @@ function principalOf(payload: JWTPayload): Principal {
   const name = [payload['name'], payload['preferred_username'], payload['appid'], payload['azp']].find(
     (v): v is string => typeof v === 'string',
   );
+  // Entra puts at most 200 group ids in a token (more: an overage claim, not followed here; see docs/auth.md).
+  const groups = Array.isArray(payload['groups'])
+    ? payload['groups'].filter((g): g is string => typeof g === 'string').slice(0, 200)
+    : [];
   return {
     id: oid,
     type: payload['idtyp'] === 'app' ? 'ServicePrincipal' : 'User',
     ...(name ? { displayName: name } : {}),
+    ...(groups.length > 0 ? { groupIds: groups } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 // scope covers itself and everything below it. Our one custom role, Job submitter, also carries an
 // ownership condition: its job actions apply only to jobs the principal created.
 
-export type PrincipalType = 'User' | 'ServicePrincipal' | 'FunctionKey' | 'SubmissionChannel';
+export type PrincipalType = 'User' | 'Group' | 'ServicePrincipal' | 'FunctionKey' | 'SubmissionChannel';
 
 export interface Principal {
   /** The object id (Entra `oid`) or, for keys and channels, a stable label such as `function-key/default`. */
@@ -14,6 +14,14 @@ export interface Principal {
   type: PrincipalType;
   /** For messages and logs only; never used for a decision. */
   displayName?: string;
+  /** Object ids of the groups the principal is a member of (Entra's `groups` claim): their assignments apply too. */
+  groupIds?: readonly string[];
+}
+
+/** Whether an assignment is the principal's own or one of its groups'. */
+export function holds(principal: Pick<Principal, 'id' | 'groupIds'>, assignment: RoleAssignment): boolean {
+  const id = assignment.principalId.toLowerCase();
+  return id === principal.id.toLowerCase() || (principal.groupIds ?? []).some((g) => g.toLowerCase() === id);
 }
 
 export interface RoleDefinition {
@@ -164,11 +172,11 @@ function isJobAction(action: string): boolean {
  * own jobs.
  */
 export function decideAccess(
-  principal: Pick<Principal, 'id'>,
+  principal: Pick<Principal, 'id' | 'groupIds'>,
   assignments: readonly RoleAssignment[],
   request: AccessRequest,
 ): AccessDecision {
-  const applicable = assignments.filter((a) => a.principalId === principal.id && scopeCovers(a.scope, request.target));
+  const applicable = assignments.filter((a) => holds(principal, a) && scopeCovers(a.scope, request.target));
   if (applicable.length === 0) return { allowed: false, reason: 'noAssignment' };
   let conditional = false;
   let notOwn = false;
@@ -189,13 +197,11 @@ export function decideAccess(
 
 /** Whether the principal holds any assignment at, above or below `target` (a listing may then be filtered). */
 export function hasAnyAssignmentAround(
-  principal: Pick<Principal, 'id'>,
+  principal: Pick<Principal, 'id' | 'groupIds'>,
   assignments: readonly RoleAssignment[],
   target: string,
 ): boolean {
-  return assignments.some(
-    (a) => a.principalId === principal.id && (scopeCovers(a.scope, target) || scopeCovers(target, a.scope)),
-  );
+  return assignments.some((a) => holds(principal, a) && (scopeCovers(a.scope, target) || scopeCovers(target, a.scope)));
 }
 
 /**

@@ -546,3 +546,14 @@ test("a deleted workspace's role assignments go with it: a new workspace of the 
     'the old assignment is gone from the listing',
   );
 });
+
+test("a role granted to a group applies to tokens naming that group (Entra's groups claim)", async () => {
+  const ws = api.workspacePath('owner-ws');
+  await grant('team-readers', 'Reader', ws);
+  const member = await mintToken(key, { issuer, principal: 'team-member', groups: [principalIdOf('team-readers')] });
+  const outsider = await mintToken(key, { issuer, principal: 'team-member', groups: [principalIdOf('other-team')] });
+  assert.equal((await api.call('GET', ws, { bearer: member })).status, 200);
+  assert.equal((await api.call('GET', ws, { bearer: outsider })).status, 403);
+  const write = await api.call('PATCH', ws, { bearer: member, body: { tags: { a: 'b' } } });
+  assert.equal(write.status, 403, write.text);
+});

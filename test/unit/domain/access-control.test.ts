@@ -127,3 +127,12 @@ test('role definition ids in Azure form, with or without the subscription, resol
     undefined,
   );
 });
+
+test("a group's assignments apply to its members (the token's groups claim), case-insensitively", () => {
+  const group = '6a1b0000-0000-4000-8000-00000000a001';
+  const a = [assign(group, READER_ROLE_ID, WS)];
+  const read = { action: 'Microsoft.BatchAI/workspaces/read', target: WS };
+  assert.ok(decideAccess({ id: 'member', groupIds: [group.toUpperCase()] }, a, read).allowed);
+  assert.ok(!decideAccess({ id: 'member' }, a, read).allowed);
+  assert.ok(!decideAccess({ id: 'member', groupIds: ['another'] }, a, read).allowed);
+});
