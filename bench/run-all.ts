@@ -1,5 +1,7 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
+
+import * as apiAuthOverhead from './api-auth-overhead.js';
 import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
 import * as schedulingPass from './scheduling-pass.js';
@@ -12,6 +14,7 @@ const BENCHMARKS: Array<{
   { name: 'durable-hello-sequence', ...durableHelloSequence },
   { name: 'scheduling-pass', ...schedulingPass },
   { name: 'compute-boot', ...computeBoot },
+  { name: 'api-auth-overhead', ...apiAuthOverhead },
 ];
 
 for (const bench of BENCHMARKS) {

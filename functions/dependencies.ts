@@ -5,13 +5,22 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import type { DurableClient } from 'durable-functions';
 import { durableLifecycles } from '../orchestrations/lifecycles.js';
 import type { ApiDeps } from '../shared/api/api-deps.js';
+import { createBearerTokenValidator } from '../shared/auth/bearer-tokens.js';
+import {
+  type FunctionKeySource,
+  KeysFileFunctionKeys,
+  KeyVaultFunctionKeys,
+  NO_FUNCTION_KEYS,
+} from '../shared/auth/function-keys.js';
 import { BlobOutputFileLister } from '../shared/blob/blob-output-file-lister.js';
 import { loadSettings, type Settings } from '../shared/config/settings.js';
 import { ensureContainers } from '../shared/cosmos/containers.js';
 import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js';
 import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
+import { CosmosRoleAssignmentStore } from '../shared/cosmos/cosmos-role-assignment-store.js';
 import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
 import { SecretBox } from '../shared/secrets/secret-box.js';
+import type { AuthServices } from './http/authorize.js';
 
 // The one place where the app's adapters are built and wired. Settings are read once, at the first use,
 // and a bad setting fails every trigger with a message naming it.
@@ -23,6 +32,14 @@ export interface AppServices {
   base: Omit<ApiDeps, 'lifecycles'>;
   blobs: BlobServiceClient;
   queues: QueueServiceClient;
+  auth: AuthServices;
+}
+
+function functionKeySource(settings: Settings): FunctionKeySource {
+  const keys = settings.auth.functionKeys;
+  if (keys.kind === 'file') return new KeysFileFunctionKeys(keys.path);
+  if (keys.kind === 'keyVault') return new KeyVaultFunctionKeys(keys.vaultUri);
+  return NO_FUNCTION_KEYS;
 }
 
 let services: Promise<AppServices> | undefined;
@@ -30,7 +47,7 @@ let services: Promise<AppServices> | undefined;
 async function build(): Promise<AppServices> {
   const settings = loadSettings();
   const cosmos = createCosmosClient(settings.cosmos);
-  const { resources, operations } = await ensureContainers(cosmos, settings.cosmos.database);
+  const { resources, operations, roleAssignments } = await ensureContainers(cosmos, settings.cosmos.database);
   const storage = settings.storage;
   const blobs =
     storage.kind === 'connectionString'
@@ -42,13 +59,23 @@ async function build(): Promise<AppServices> {
       : new QueueServiceClient(storage.queueEndpoint, new DefaultAzureCredential());
   const outputs = blobs.getContainerClient(JOB_OUTPUTS_CONTAINER);
   await outputs.createIfNotExists();
+  const store = new CosmosResourceStore(resources);
+  const operationStore = new CosmosOperationStore(operations);
   return {
     settings,
     blobs,
     queues,
+    auth: {
+      settings: { auth: settings.auth, subscriptionId: settings.compute.subscriptionId },
+      bearer: createBearerTokenValidator(settings.auth),
+      functionKeys: functionKeySource(settings),
+      roleAssignments: new CosmosRoleAssignmentStore(roleAssignments),
+      store,
+      operations: operationStore,
+    },
     base: {
-      store: new CosmosResourceStore(resources),
-      operations: new CosmosOperationStore(operations),
+      store,
+      operations: operationStore,
       secrets: new SecretBox(settings.secretsKey),
       outputFiles: new BlobOutputFileLister(outputs),
       now: () => new Date(),

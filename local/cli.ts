@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { descriptorPath } from './stack/descriptor.js';
+import { descriptorPath, readDescriptor } from './stack/descriptor.js';
 import { type PortPlan, planPorts } from './stack/ports.js';
 import { startStack } from './stack/stack.js';
+import { grantRole, mintForPrincipal } from './token-issuer/mint-command.js';
 
 function portOption(value: string): number {
   const port = Number(value);
@@ -48,6 +49,7 @@ program
     countOption,
     200,
   )
+  .option('--issuer-port <port>', 'local token issuer port (default 10007)', portOption)
   .option('--app <dir>', 'the Azure Functions v4 app to run (default: this repository, built)')
   .action(async (options) => {
     const started = Date.now();
@@ -59,6 +61,7 @@ program
       functions: options.functionsPort,
       compute: options.computePort,
       eventgrid: options.eventgridPort,
+      issuer: options.issuerPort,
     };
     const dataDir = resolve(options.dataDir);
     const log = (message: string) => console.log(`[stack] ${message}`);
@@ -85,6 +88,11 @@ program
       );
       console.log(`  OpenAPI          ${descriptor.functions.apiBaseUrl}/openapi.json`);
     }
+    if (descriptor.auth) {
+      console.log(
+        `  bearer token     auth.token in the descriptor (${descriptor.auth.principalName}, Owner); others: npm run token -- --principal <name> [--role Reader --scope <scope>]`,
+      );
+    }
     console.log(`  storage connection string: see ${descriptorPath(dataDir)} (storage.connectionString)`);
     console.log(`  descriptor       ${descriptorPath(dataDir)}`);
     console.log('[stack] press Ctrl-C to stop');
@@ -100,6 +108,36 @@ program
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('token')
+  .description("print a bearer token from the stack's issuer; with --role, also grant that role (as the stack's owner)")
+  .option('--data-dir <dir>', "the running stack's data dir", '.local')
+  .option('--principal <name-or-id>', 'who the token is for (a name maps to a stable object id)', 'stack-owner')
+  .option('--app', "a service principal's token (idtyp=app), as a managed identity's")
+  .option('--group <name-or-id...>', "groups the principal is a member of (the token's groups claim)")
+  .option('--role <role>', 'Owner, Contributor, Reader or JobSubmitter (or a role definition GUID)')
+  .option('--scope <scope>', 'where the role applies (default: the local subscription)')
+  .option('--lifetime <seconds>', 'token lifetime', (v) => Number(v), 3600)
+  .action(async (options) => {
+    try {
+      const descriptor = await readDescriptor(resolve(options.dataDir));
+      if (options.role) {
+        const granted = await grantRole(descriptor, options.principal, options.role, options.scope);
+        console.error(`[token] ${options.principal} (${granted.principalId}) is ${options.role} at ${granted.scope}`);
+      }
+      console.log(
+        await mintForPrincipal(resolve(options.dataDir), descriptor, options.principal, {
+          app: Boolean(options.app),
+          lifetimeSeconds: options.lifetime,
+          ...(options.group ? { groups: options.group } : {}),
+        }),
+      );
+    } catch (err) {
+      console.error(`[token] ${(err as Error).message}`);
+      process.exit(1);
+    }
   });
 
 await program.parseAsync(process.argv);

@@ -3,9 +3,10 @@ import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { submitJobFile } from '../../shared/api/submit-job-file.js';
 import { describeJsonSyntaxError } from '../../shared/domain/json-text.js';
-import type { JobResourceId } from '../../shared/domain/resource-id.js';
+import { formatBatchAiResourceId, type JobResourceId } from '../../shared/domain/resource-id.js';
 import { checkResourceName } from '../../shared/domain/resource-name.js';
 import { apiDeps, appServices } from '../dependencies.js';
+import { authorizeSubmission } from '../http/authorize.js';
 import { invalid, isPermanent, report } from '../submission-errors.js';
 
 // A job manifest (the PUT body) dropped at `manifests/{workspace}/{experiment}/{job}.json` arrives as an Event
@@ -86,7 +87,9 @@ export async function submitJobManifest(
     } catch (err) {
       throw invalid(`the manifest is not JSON: ${describeJsonSyntaxError(err)}`);
     }
-    const outcome = await submitJobFile(deps, id, body);
+    // Authorized as a PUT of the job by the configured submission principal; a 403 is a permanent rejection.
+    const submitter = await authorizeSubmission(formatBatchAiResourceId(id), (await appServices()).auth);
+    const outcome = await submitJobFile(deps, id, body, { createdBy: submitter.id });
     await move(ACCEPTED);
     context.log(`manifest ${name}: job ${outcome.outcome}`);
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { deleteResource } from '../../shared/api/delete-resource.js';
+import { deleteRoleAssignmentsAtOrBelow } from '../../shared/api/delete-role-assignment.js';
 import { listClusterRemoteLogins, listJobOutputFiles, listJobRemoteLogins } from '../../shared/api/job-queries.js';
 import { listUsages } from '../../shared/api/list-usages.js';
 import { PROVIDER_OPERATIONS } from '../../shared/api/provider-operations.js';
@@ -22,7 +23,9 @@ import {
   pagingOptions,
   resourceIdFromPath,
 } from './arm-http.js';
+import { type RouteAccess, targetOf } from './authorize.js';
 import { getOperationResult, getOperationStatus } from './operation-results.js';
+import { roleAssignmentRoutes } from './role-assignment-routes.js';
 
 // The whole HTTP API in one table: every operation of the Batch AI 2018-05-01 spec (and the two
 // operation-polling endpoints ARM long-running operations need), keyed by the spec's operationId.
@@ -46,6 +49,10 @@ export interface ApiRoute {
   /** The resource the route answers with, for the OpenAPI document. */
   returns?: BatchAiResourceKind | 'list' | 'none';
   longRunning?: boolean;
+  /** How authorize.ts checks it: the ARM action at the route's path (default), or another rule. */
+  access?: RouteAccess;
+  /** api-versions other than Batch AI's (the Microsoft.Authorization routes). */
+  apiVersions?: readonly string[];
   handler: ArmHandler;
 }
 
@@ -82,6 +89,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     route: 'providers/Microsoft.BatchAI/operations',
     description: 'Lists the Microsoft.BatchAI operations.',
     returns: 'list',
+    access: 'anyPrincipal',
     handler: async (call) => listPage(call, { value: [...PROVIDER_OPERATIONS] }),
   },
   {
@@ -155,7 +163,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
     description: 'Deletes a workspace and everything in it.',
     returns: 'none',
     longRunning: true,
-    handler: remove('workspace'),
+    handler: async (call) => {
+      const response = await remove('workspace')(call);
+      // Only when a workspace was there to delete: its role assignments go with it.
+      if (response.status === 202) {
+        await deleteRoleAssignmentsAtOrBelow({ roleAssignments: call.auth.roleAssignments }, targetOf(WS, call.params));
+      }
+      return response;
+    },
   },
   {
     operationId: 'Workspaces_Get',
@@ -220,7 +235,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
     returns: 'job',
     longRunning: true,
     handler: async (call) =>
-      putResponse(call, await submitJob(call.deps, resourceIdFromPath('job', call.params), await call.body())),
+      putResponse(
+        call,
+        await submitJob(call.deps, resourceIdFromPath('job', call.params), await call.body(), {
+          createdBy: call.auth.principal.id,
+        }),
+      ),
   },
   {
     operationId: 'Jobs_Delete',
@@ -376,6 +396,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     route: `${LOCATION}/operationresults/{operationId}`,
     description: 'Polls a long-running operation: 202 while it runs, then its result.',
     returns: 'none',
+    access: 'operation',
     handler: getOperationResult,
   },
   {
@@ -384,6 +405,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     route: `${LOCATION}/operationStatuses/{operationId}`,
     description: 'The status of a long-running operation (Azure-AsyncOperation).',
     returns: 'none',
+    access: 'operation',
     handler: getOperationStatus,
   },
+  ...roleAssignmentRoutes(),
 ];

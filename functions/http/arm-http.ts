@@ -9,6 +9,7 @@ import {
   type BatchAiResourceKind,
   parseBatchAiResourceIdOf,
 } from '../../shared/domain/resource-id.js';
+import type { CallAuth } from './authorize.js';
 
 // ARM conventions shared by every route: api-version, JSON bodies, error bodies, long-running operations,
 // paging with nextLink, request ids. Routes stay one line of translation each.
@@ -28,6 +29,8 @@ export interface ArmCall {
   apiBase: string;
   deps: ApiDeps & { settings: Settings };
   context: InvocationContext;
+  /** Who is calling (authenticated and authorized before the handler runs); see authorize.ts. */
+  auth: CallAuth;
   body(): Promise<unknown>;
 }
 

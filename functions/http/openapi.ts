@@ -93,8 +93,12 @@ export function buildOpenApiDocument(origin: URL): Record<string, unknown> {
     host: origin.host,
     basePath: `/${ROUTE_PREFIX}`,
     schemes: [origin.protocol.replace(':', '')],
-    securityDefinitions: { functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' } },
-    security: [{ functionKey: [] }],
+    // Either works (docs/auth.md): an Entra ID (or local issuer) bearer token, or a function key.
+    securityDefinitions: {
+      bearer: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Bearer <access token>' },
+      functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+    },
+    security: [{ bearer: [] }, { functionKey: [] }],
     paths,
     definitions: {
       ...toJsonSchemas(),

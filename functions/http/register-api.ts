@@ -1,13 +1,33 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
-import { apiDeps } from '../dependencies.js';
+import { createApiError } from '../../shared/domain/api-errors.js';
+import { apiDeps, appServices } from '../dependencies.js';
 import { API_ROUTES, type ApiRoute } from './api-routes.js';
 import { type ArmCall, checkApiVersion, errorResponse, ROUTE_PREFIX, readJsonBody } from './arm-http.js';
-import { authorize } from './authorize.js';
+import { authenticate, authorize } from './authorize.js';
 import { registerOpenApi } from './openapi.js';
 
-/** Runs one API route: authorize → api-version → translate → handler → ARM response (errors included). */
+function checkRouteApiVersion(route: ApiRoute, query: URLSearchParams): void {
+  if (!route.apiVersions) {
+    checkApiVersion(query);
+    return;
+  }
+  const version = query.get('api-version');
+  const supported = route.apiVersions.join(', ');
+  if (!version) throw createApiError('MissingApiVersionParameter', { supported });
+  if (!route.apiVersions.includes(version)) {
+    throw createApiError('InvalidApiVersionParameter', { apiVersion: version, supported });
+  }
+}
+
+/** What ARM answers with a 401, so clients know to (re)acquire a token. */
+function challenge(response: HttpResponseInit): Record<string, string> {
+  if (response.status !== 401) return {};
+  return { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="authentication required"' };
+}
+
+/** Runs one API route: authenticate → authorize → api-version → translate → handler → ARM response. */
 async function runRoute(
   route: ApiRoute,
   request: HttpRequest,
@@ -17,9 +37,11 @@ async function runRoute(
   const requestId = context.invocationId;
   let response: HttpResponseInit;
   try {
-    authorize(request);
+    const { auth } = await appServices();
+    const principal = await authenticate(request, route.operationId, auth);
+    const filter = await authorize(route, request.params, principal, auth);
     const url = new URL(request.url);
-    checkApiVersion(url.searchParams);
+    checkRouteApiVersion(route, url.searchParams);
     let body: Promise<unknown> | undefined;
     const call: ArmCall = {
       request,
@@ -28,18 +50,19 @@ async function runRoute(
       apiBase: `${url.origin}/${ROUTE_PREFIX}`,
       deps: await apiDeps(client),
       context,
+      auth: { principal, roleAssignments: auth.roleAssignments },
       body: () => {
         body ??= readJsonBody(request);
         return body;
       },
     };
-    response = await route.handler(call);
+    response = await filter(await route.handler(call));
   } catch (err) {
     response = errorResponse(err, context);
   }
   return {
     ...response,
-    headers: { ...(response.headers as Record<string, string>), 'x-ms-request-id': requestId },
+    headers: { ...(response.headers as Record<string, string>), ...challenge(response), 'x-ms-request-id': requestId },
   };
 }
 
@@ -48,7 +71,9 @@ export function registerApiRoutes(): void {
     df.app.client.http(route.operationId, {
       route: route.route,
       methods: [route.method],
-      authLevel: 'function',
+      // Anonymous to the host: ARM clients send only a bearer token. authorize.ts checks every request
+      // (bearer token, function key or trusted App Service principal) before anything else runs.
+      authLevel: 'anonymous',
       handler: (request, client, context) => runRoute(route, request, client, context),
     });
   }

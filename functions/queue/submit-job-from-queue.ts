@@ -3,9 +3,10 @@ import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { submitJob } from '../../shared/api/submit-job.js';
 import { describeJsonSyntaxError } from '../../shared/domain/json-text.js';
-import { parseBatchAiResourceIdOf } from '../../shared/domain/resource-id.js';
+import { formatBatchAiResourceId, parseBatchAiResourceIdOf } from '../../shared/domain/resource-id.js';
 import type { SecretBox } from '../../shared/secrets/secret-box.js';
 import { apiDeps, appServices } from '../dependencies.js';
+import { authorizeSubmission } from '../http/authorize.js';
 import { invalid, isPermanent, report } from '../submission-errors.js';
 
 // `job-submissions` messages: `{ "id": "<job resource id>", "properties": { ...the PUT body's properties } }`.
@@ -53,7 +54,9 @@ export async function submitJobFromQueue(
     const { id, body } = parseMessage(message);
     const jobId = parseBatchAiResourceIdOf('job', id);
     if (!jobId.ok) throw invalid(`'id' is not a job resource id: ${jobId.reason}`, 'id');
-    const outcome = await submitJob(await apiDeps(client), jobId.value, body);
+    // Authorized as a PUT of the job by the configured submission principal; a 403 is a permanent rejection.
+    const submitter = await authorizeSubmission(formatBatchAiResourceId(jobId.value), (await appServices()).auth);
+    const outcome = await submitJob(await apiDeps(client), jobId.value, body, { createdBy: submitter.id });
     context.log(`job ${id} ${outcome.outcome} from the ${SUBMISSIONS_QUEUE} queue`);
   } catch (err) {
     if (!isPermanent(err) && dequeueCount < MAX_DEQUEUE_COUNT) throw err; // the host retries it

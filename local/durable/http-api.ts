@@ -1,7 +1,9 @@
 // The Durable HTTP API: the public management routes under /runtime/webhooks/durabletask/ (behind
 // createCheckStatusResponse; key-protected by the host) and the durable client's rpc routes under
-// /durabletask/ (rpcBaseUrl, keyless like Azure's loopback rpc endpoint) are the same paths relative to
-// their prefix, so one routes table serves both. Status codes follow Azure: 202 + Location while the instance is not finished,
+// /durabletask/ (rpcBaseUrl: keyless, served only on the host's internal loopback listener, as Azure's host
+// serves it on an internal port) are the same paths relative to their prefix, so one routes table serves
+// both. Answers on the rpc prefix never carry the system key. Bodies must be JSON and requests from a web
+// page (an Origin header) are refused, so no page can post to either prefix. Status codes follow Azure: 202 + Location while the instance is not finished,
 // 200 completed, 400 failed/terminated, 404 unknown, 409 start of a running id, 410 event to a finished one.
 
 import type { ExtensionHttpRequest, ExtensionHttpResponse } from '../functions-host/contracts.js';
@@ -26,6 +28,8 @@ const ALL_STATUSES: readonly RuntimeStatus[] = [
 
 export interface ApiConfig {
   baseUrl: string;
+  /** Where the rpc prefix is served (the host's internal listener); defaults to baseUrl. */
+  rpcBaseUrl?: string;
   hubName: string;
   /** The host's durabletask_extension key, appended as `code=` to the public URLs. */
   systemKey?: string | undefined;
@@ -45,7 +49,7 @@ export function durableClientData(cfg: ApiConfig, hubName = cfg.hubName): Record
     managementUrls: managementUrls(inst, q),
     baseUrl: root,
     requiredQueryStringParameters: q,
-    rpcBaseUrl: `${cfg.baseUrl}${RPC_PREFIX}`,
+    rpcBaseUrl: `${cfg.rpcBaseUrl ?? cfg.baseUrl}${RPC_PREFIX}`,
   };
 }
 
@@ -134,10 +138,16 @@ const ROUTES: readonly Route[] = [
 ];
 
 export class DurableHttpApi {
+  /** The same API for rpc callers: links in its answers carry no system key. */
+  private readonly rpcView: DurableHttpApi;
+
   constructor(
     private readonly backend: DurableBackend,
     private readonly cfg: ApiConfig,
-  ) {}
+    rpc?: DurableHttpApi,
+  ) {
+    this.rpcView = rpc ?? new DurableHttpApi(backend, { ...cfg, systemKey: undefined }, this);
+  }
 
   async handle(req: ExtensionHttpRequest): Promise<ExtensionHttpResponse> {
     const prefix = req.path.startsWith(DURABLE_PREFIX)
@@ -146,6 +156,12 @@ export class DurableHttpApi {
         ? RPC_PREFIX
         : undefined;
     if (!prefix) return error(404, 'Not found');
+    // A browser adds Origin to cross-site requests; the durable client (axios in the host) never does.
+    if (req.headers['origin'] !== undefined) return error(403, 'Requests from web pages are not accepted.');
+    const contentType = req.headers['content-type'];
+    if (req.body.length > 0 && !(contentType && /^application\/(.+\+)?json\b/i.test(contentType))) {
+      return error(415, 'The request body must be JSON (Content-Type: application/json).');
+    }
     const rest = req.path.slice(prefix.length);
     let methodMatched = false;
     for (const route of ROUTES) {
@@ -159,7 +175,7 @@ export class DurableHttpApi {
       } catch {
         return error(400, 'Malformed URL');
       }
-      return route.handle(req, params, this);
+      return route.handle(req, params, prefix === RPC_PREFIX ? this.rpcView : this);
     }
     return methodMatched ? error(405, 'Method not allowed') : error(404, 'Not found');
   }
@@ -233,7 +249,8 @@ export class DurableHttpApi {
         return json(400, body);
       default: {
         const qs = req.query.toString();
-        const location = `${this.cfg.baseUrl}${req.path}${qs ? `?${qs}` : ''}`;
+        const base = req.path.startsWith(RPC_PREFIX) ? (this.cfg.rpcBaseUrl ?? this.cfg.baseUrl) : this.cfg.baseUrl;
+        const location = `${base}${req.path}${qs ? `?${qs}` : ''}`;
         return json(202, body, { Location: location });
       }
     }

@@ -64,7 +64,12 @@ export function createDurableExtension(options: DurableExtensionOptions = {}): D
     async start(ctx: ExtensionContext): Promise<void> {
       const settings = durableTaskSettings(ctx.hostJson);
       const hub = options.hubName ?? (typeof settings.hubName === 'string' ? settings.hubName : DEFAULT_HUB);
-      cfg = { baseUrl: ctx.baseUrl.replace(/\/+$/, ''), hubName: hub, systemKey: ctx.systemKey };
+      cfg = {
+        baseUrl: ctx.baseUrl.replace(/\/+$/, ''),
+        rpcBaseUrl: (ctx.internalBaseUrl ?? ctx.baseUrl).replace(/\/+$/, ''),
+        hubName: hub,
+        systemKey: ctx.systemKey,
+      };
       const cpus = Math.max(1, os.cpus().length);
       store = new SqliteDurableStore(ctx.dataDir);
       backend = new DurableBackend({

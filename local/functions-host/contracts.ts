@@ -64,10 +64,13 @@ export interface ExtensionContext {
    * (Added by the host, optional for compatibility.) The system key `<x>_extension` that the host requires,
    * as `code` query parameter or `x-functions-key` header, on this extension's `/runtime/webhooks/<x>/`
    * prefix — e.g. `durabletask_extension`; put it in public URLs you hand out (`code=<systemKey>`).
-   * Prefixes outside `/runtime/webhooks/` (e.g. `/durabletask/`, where Azure serves the client's
-   * internal rpc endpoint on localhost) are served without a key: use one for `rpcBaseUrl`.
+   * Prefixes outside `/runtime/webhooks/` (e.g. `/durabletask/`, the durable client's rpc endpoint) are
+   * served without a key, and only on the host's internal listener (`internalBaseUrl`), never on its public
+   * port — as Azure's host serves that endpoint on an internal port.
    */
   systemKey?: string;
+  /** e.g. http://127.0.0.1:41234 — the internal loopback listener for keyless prefixes (use it for `rpcBaseUrl`). */
+  internalBaseUrl?: string;
 }
 
 export interface ExtensionHttpRequest {

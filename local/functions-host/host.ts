@@ -2,10 +2,12 @@
 //
 // HTTP surface (matched in this order):
 //   GET  /admin/host/status                         readiness → 200 {"state":"Running"}; 503 {"state":"Initialized"}
-//                                                   while starting. No key from loopback (Azure: master key).
+//                                                   while starting. Master key, loopback or not (as on Azure).
 //   *    /admin/functions[/{name}]                  list / describe / run functions (master key), admin-api.ts
-//   *    <extension.httpPathPrefixes>                extension.handleHttp (key: <x>_extension or master under
-//                                                   /runtime/webhooks/<x>/; other prefixes keyless, loopback rpc)
+//   *    <extension.httpPathPrefixes>                extension.handleHttp under /runtime/webhooks/<x>/ (key:
+//                                                   <x>_extension or master). Other extension prefixes (the
+//                                                   durable client's keyless rpc endpoint) are served only on
+//                                                   the internal listener, a second loopback port, never here.
 //   *    /runtime/webhooks/eventgrid?functionName=   eventGrid triggers   (key: eventgrid_extension or master)
 //   *    /runtime/webhooks/blobs?functionName=       EventGrid blob triggers (key: blobs_extension or master)
 //   *    /<routePrefix>/<route>                      HTTP triggers (authLevel: anonymous | function | admin)
@@ -67,10 +69,6 @@ export function systemKeyNameForPrefix(prefix: string): string | undefined {
   if (!prefix.toLowerCase().startsWith(WEBHOOKS_PREFIX)) return undefined;
   const x = prefix.slice(WEBHOOKS_PREFIX.length).split('/')[0];
   return x ? `${x.toLowerCase()}_extension` : undefined;
-}
-
-function isLoopback(address: string): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
 /** Counts invocations in flight so stop() can wait for them. */
@@ -146,17 +144,30 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   async function route(req: HostRequest): Promise<HostResponse> {
     const lower = req.path.toLowerCase();
     if (lower === STATUS_PATH) {
-      if (!isLoopback(req.remoteAddress) && !keys.isMaster(presentedKey(req.headers, req.query))) {
-        return emptyResponse(401);
-      }
+      if (!keys.isMaster(presentedKey(req.headers, req.query))) return emptyResponse(401);
       return jsonResponse(state === 'Running' ? 200 : 503, { state });
     }
     // Extension routes are up from start until the extensions are stopped (work an extension resumes at
     // start, or a function still in flight while stopping, may call the durable client's rpc endpoint).
+    const extensionResponse = await serveExtension(req, 'public');
+    if (extensionResponse) return extensionResponse;
+    if (state !== 'Running') return jsonResponse(503, { error: { message: `The host is ${state}` } });
+    if (lower === ADMIN_FUNCTIONS_PATH || lower.startsWith(`${ADMIN_FUNCTIONS_PATH}/`)) return admin(req);
+    if (lower === EVENTGRID_WEBHOOK_PATH || lower === `${EVENTGRID_WEBHOOK_PATH}/`) return eventGrid(req);
+    if (lower === BLOBS_WEBHOOK_PATH || lower === `${BLOBS_WEBHOOK_PATH}/`) return blobs(req);
+    if (httpTriggers.owns(req.rawPath)) return httpTriggers.handle(req);
+    return emptyResponse(404);
+  }
+
+  /** An extension's answer when `req` is under one of its prefixes served on this listener; else undefined. */
+  async function serveExtension(req: HostRequest, listener: 'public' | 'internal'): Promise<HostResponse | undefined> {
+    const lower = req.path.toLowerCase();
     for (const r of extensionRoutes) {
       if (extensionsStopped) break;
       const prefix = r.prefix.toLowerCase();
       if (!(lower.startsWith(prefix) || `${lower}/` === prefix)) continue;
+      // Keyed webhooks on the public port only; keyless prefixes on the internal listener only.
+      if ((listener === 'public') !== (r.systemKeyName !== undefined)) continue;
       if (r.systemKeyName && !keys.allowsSystem(r.systemKeyName, presentedKey(req.headers, req.query))) {
         return emptyResponse(401);
       }
@@ -174,12 +185,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
         ...(res.body !== undefined ? { body: res.body } : {}),
       };
     }
-    if (state !== 'Running') return jsonResponse(503, { error: { message: `The host is ${state}` } });
-    if (lower === ADMIN_FUNCTIONS_PATH || lower.startsWith(`${ADMIN_FUNCTIONS_PATH}/`)) return admin(req);
-    if (lower === EVENTGRID_WEBHOOK_PATH || lower === `${EVENTGRID_WEBHOOK_PATH}/`) return eventGrid(req);
-    if (lower === BLOBS_WEBHOOK_PATH || lower === `${BLOBS_WEBHOOK_PATH}/`) return blobs(req);
-    if (httpTriggers.owns(req.rawPath)) return httpTriggers.handle(req);
-    return emptyResponse(404);
+    return undefined;
   }
 
   function extensionSystemKey(ext: HostExtension): string | undefined {
@@ -189,6 +195,13 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
 
   const server = await startHttpServer(options.port, route, log);
   baseUrl = `http://127.0.0.1:${server.port}`;
+  // The internal listener: a random loopback port known only to this process (handed to extensions).
+  const internal = await startHttpServer(
+    0,
+    async (req) => (await serveExtension(req, 'internal')) ?? emptyResponse(404),
+    log,
+  );
+  const internalBaseUrl = `http://127.0.0.1:${internal.port}`;
 
   const started: HostExtension[] = [];
   const listeners: QueueListener[] = [];
@@ -216,6 +229,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
       log.warn('appTerminate hook failed', { error: (err as Error).message });
     }
     await server.close();
+    await internal.close();
   }
 
   try {
@@ -231,6 +245,7 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
         hostJson: app.hostJson,
         log,
         systemKey: extensionSystemKey(ext),
+        internalBaseUrl,
       });
       started.push(ext);
     }

@@ -3,7 +3,7 @@
 //     [--azurite-location <Azurite --location>]  (wakes queue listeners on writes instead of waiting a poll)
 //     [--no-durable]                             (do not load the Durable extension)
 // App settings come from process.env. Logs are JSON lines on stdout (pino). Readiness: the "Host started"
-// log line, or GET /admin/host/status → 200 {"state":"Running"}. SIGTERM/SIGINT: graceful stop, exit 0.
+// log line, or GET /admin/host/status (master key) → 200 {"state":"Running"}. SIGTERM/SIGINT: graceful stop, exit 0.
 // A start error prints `functions-host: failed to start: <cause>` on stderr and exits 1.
 
 import { format, parseArgs } from 'node:util';

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import type { StorageEndpoints } from '../azurite/service.js';
 
 // `.local/stack.json`: the one machine-readable description of a running local stack. Tools and tests
-// read it instead of guessing ports; it carries local-only credentials (the well-known emulator keys and
-// the local host's master key), never a real secret.
+// read it instead of guessing ports; it carries local-only credentials (the well-known emulator keys, the
+// local host's master key, a development bearer token from the local issuer), never a real secret.
 export interface StackDescriptor {
   version: 1;
   dataDir: string;
@@ -19,6 +19,15 @@ export interface StackDescriptor {
   functions?: { apiBaseUrl: string; durableWebhookBaseUrl: string; masterKey?: string; appDir: string };
   compute?: { endpoint: string };
   eventGrid?: { endpoint: string; topicKey: string };
+  /** The local token issuer and a ready bearer token for the stack's default principal (Owner of the subscription). */
+  auth?: {
+    issuer: string;
+    audience: string;
+    tenantId: string;
+    principalName: string;
+    principalId: string;
+    token: string;
+  };
 }
 
 export const descriptorPath = (dataDir: string): string => join(dataDir, 'stack.json');

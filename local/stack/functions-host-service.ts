@@ -30,13 +30,23 @@ export function functionsHostService(options: {
     ],
     env: options.appSettings,
     ports: [{ port: options.port, option: '--functions-port or --base-port' }],
-    ready: () => httpAnswersWith(`http://127.0.0.1:${options.port}/admin/host/status`, 200),
+    // The status endpoint needs the master key, which the host writes to keys.json on its first start.
+    ready: async () => {
+      const keys = await readHostKeys(options.dataDir).catch(() => undefined);
+      return keys
+        ? httpAnswersWith(`http://127.0.0.1:${options.port}/admin/host/status`, 200, {
+            'x-functions-key': keys.masterKey,
+          })
+        : false;
+    },
     readyTimeoutMs: 60_000,
     after: options.after,
   };
 }
 
+export const hostKeysFile = (dataDir: string): string => join(functionsDataDir(dataDir), 'keys.json');
+
 /** The keys the host made for this data dir (see local/functions-host/keys.ts for the format). */
 export async function readHostKeys(dataDir: string): Promise<KeysFile> {
-  return JSON.parse(await readFile(join(functionsDataDir(dataDir), 'keys.json'), 'utf8')) as KeysFile;
+  return JSON.parse(await readFile(hostKeysFile(dataDir), 'utf8')) as KeysFile;
 }

@@ -10,6 +10,7 @@ export const SERVICE_PORT_OFFSETS = {
   functions: 4,
   compute: 5,
   eventgrid: 6,
+  issuer: 7,
 } as const;
 
 export type PortName = keyof typeof SERVICE_PORT_OFFSETS;
@@ -25,6 +26,7 @@ export const DEFAULT_PORTS: PortPlan = {
   functions: 7071,
   compute: 10005,
   eventgrid: 10006,
+  issuer: 10007,
 };
 
 export function planPorts(basePort?: number, overrides: Partial<PortPlan> = {}): PortPlan {

@@ -12,9 +12,19 @@ import {
   loadOrCreateTopicKey,
   writeEventGridConfig,
 } from '../eventgrid/service.js';
+import { tokenIssuerService } from '../token-issuer/service.js';
+import {
+  DEFAULT_PRINCIPAL_NAME,
+  issuerUrl,
+  LOCAL_AUDIENCE,
+  LOCAL_TENANT_ID,
+  loadOrCreateSigningKey,
+  mintToken,
+  principalIdOf,
+} from '../token-issuer/signing-key.js';
 import { eventSubscriptionsFor, type FunctionMetadata } from './app-event-subscriptions.js';
 import { type StackDescriptor, writeDescriptor } from './descriptor.js';
-import { functionsHostService, readHostKeys } from './functions-host-service.js';
+import { functionsHostService, hostKeysFile, readHostKeys } from './functions-host-service.js';
 import type { PortPlan } from './ports.js';
 import { type ServiceSpec, Supervisor } from './supervisor.js';
 
@@ -27,8 +37,15 @@ export const COSMOS_DATABASE = 'batchai';
 /** This repository: the app `npm start` runs (package.json main → dist/functions/index.js). */
 export const DEFAULT_APP_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
-export type ServiceName = 'azurite' | 'cosmos' | 'compute' | 'functions' | 'eventgrid';
-export const ALL_SERVICES: readonly ServiceName[] = ['azurite', 'cosmos', 'compute', 'functions', 'eventgrid'];
+export type ServiceName = 'azurite' | 'cosmos' | 'compute' | 'functions' | 'eventgrid' | 'issuer';
+export const ALL_SERVICES: readonly ServiceName[] = [
+  'azurite',
+  'cosmos',
+  'compute',
+  'functions',
+  'eventgrid',
+  'issuer',
+];
 
 export interface StackOptions {
   dataDir: string;
@@ -107,6 +124,47 @@ export function describeStack(dataDir: string, ports: PortPlan, services: readon
   };
 }
 
+/** The issuer's URL and a fresh token for the stack's default principal (minted from the key file). */
+async function localIssuer(dataDir: string, port: number) {
+  const key = await loadOrCreateSigningKey(dataDir);
+  const url = issuerUrl(port);
+  const owner = principalIdOf(DEFAULT_PRINCIPAL_NAME);
+  const token = await mintToken(key, { issuer: url, principal: DEFAULT_PRINCIPAL_NAME });
+  return {
+    url,
+    owner,
+    descriptor: {
+      issuer: url,
+      audience: LOCAL_AUDIENCE,
+      tenantId: LOCAL_TENANT_ID,
+      principalName: DEFAULT_PRINCIPAL_NAME,
+      principalId: owner,
+      token,
+    },
+  };
+}
+
+/** Keeps `auth.token` in stack.json valid while the stack runs (tokens last 24 h; renewed every 12 h). */
+function renewDescriptorToken(descriptor: StackDescriptor, dataDir: string): () => void {
+  const timer = setInterval(
+    () => {
+      void (async () => {
+        const key = await loadOrCreateSigningKey(dataDir);
+        descriptor.auth!.token = await mintToken(key, {
+          issuer: descriptor.auth!.issuer,
+          principal: DEFAULT_PRINCIPAL_NAME,
+        });
+        await writeDescriptor(descriptor);
+      })().catch(() => {
+        // the next interval tries again; the previous token is valid for 12 more hours
+      });
+    },
+    12 * 3600 * 1000,
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 async function fetchFunctions(baseUrl: string, masterKey: string): Promise<FunctionMetadata[]> {
   const response = await fetch(`${baseUrl}/admin/functions`, { headers: { 'x-functions-key': masterKey } });
   if (!response.ok) throw new Error(`the functions host listed no functions: HTTP ${response.status}`);
@@ -150,6 +208,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           after: has('azurite') ? ['azurite'] : [],
         }),
       );
+    const issuer = has('issuer') ? await localIssuer(dataDir, ports.issuer) : undefined;
+    if (issuer) {
+      first.push(tokenIssuerService({ dataDir, port: ports.issuer }));
+      descriptor.services['issuer'] = { url: issuer.url, port: ports.issuer };
+    }
     if (has('functions')) {
       const appDir = resolve(options.appDir ?? DEFAULT_APP_DIR);
       first.push(
@@ -157,11 +220,19 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           dataDir,
           port: ports.functions,
           appDir,
-          appSettings: localStackAppSettings({ ...descriptor, secretsKey: await loadOrCreateSecretsKey(dataDir) }),
+          appSettings: localStackAppSettings({
+            ...descriptor,
+            secretsKey: await loadOrCreateSecretsKey(dataDir),
+            functionKeysFile: hostKeysFile(dataDir),
+            ...(issuer
+              ? { issuer: { url: issuer.url, audience: LOCAL_AUDIENCE, ownerPrincipalId: issuer.owner } }
+              : {}),
+          }),
           after: first.map((s) => s.name),
         }),
       );
     }
+    if (issuer) descriptor.auth = issuer.descriptor;
     await supervisor.start(first);
 
     const functionsBase = `http://127.0.0.1:${ports.functions}`;
@@ -203,5 +274,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     throw err;
   }
   await writeDescriptor(descriptor);
-  return { descriptor, supervisor, stop: () => supervisor.stop() };
+  const stopRenewing = descriptor.auth ? renewDescriptorToken(descriptor, dataDir) : () => {};
+  return {
+    descriptor,
+    supervisor,
+    stop: () => {
+      stopRenewing();
+      return supervisor.stop();
+    },
+  };
 }

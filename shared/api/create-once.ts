@@ -16,6 +16,7 @@ export async function createOnce(
     record: { creationTime: string; provisioningState: string };
     fingerprint: string;
     refusal: { type: string; name: string; reason: string };
+    createdBy?: string | undefined;
   },
 ): Promise<PutOutcome> {
   const now = deps.now().toISOString();
@@ -24,6 +25,7 @@ export async function createOnce(
     resourceId: formatBatchAiResourceId(input.id),
     record: { ...input.record, operationId: deps.newId() },
     bodyHash: input.fingerprint,
+    ...(input.createdBy ? { createdBy: input.createdBy } : {}),
     createdAt: now,
     updatedAt: now,
   });

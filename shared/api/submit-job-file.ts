@@ -15,6 +15,7 @@ export async function submitJobFile(
   deps: ApiDeps & { settings: Pick<Settings, 'jobFileStorage'> },
   id: JobResourceId,
   file: unknown,
+  submitter: { createdBy?: string } = {},
 ): Promise<PutOutcome> {
   const workspace = {
     kind: 'workspace' as const,
@@ -31,5 +32,5 @@ export async function submitJobFile(
     const { target, reason } = normalized;
     throw createApiError('InvalidPropertyValue', { target, reason }, { target });
   }
-  return submitJob(deps, id, normalized.value);
+  return submitJob(deps, id, normalized.value, submitter);
 }

@@ -12,7 +12,12 @@ import { requireParents } from './records.js';
  * the same validation, and the same idempotency — the job id is the key, so the same job submitted twice
  * through any mix of channels is one job. A different body for an existing job is refused: jobs have no update.
  */
-export async function submitJob(deps: ApiDeps, id: JobResourceId, body: unknown): Promise<PutOutcome> {
+export async function submitJob(
+  deps: ApiDeps,
+  id: JobResourceId,
+  body: unknown,
+  submitter: { createdBy?: string } = {},
+): Promise<PutOutcome> {
   const validation = validateJobCreate(body);
   if (!validation.ok) throw apiErrorFromBody(validation.error);
   const properties = validation.value;
@@ -28,6 +33,7 @@ export async function submitJob(deps: ApiDeps, id: JobResourceId, body: unknown)
       now: deps.now().toISOString(),
     }),
     fingerprint: deps.secrets.fingerprint(properties),
+    createdBy: submitter.createdBy,
     refusal: {
       type: 'job',
       name: id.job,

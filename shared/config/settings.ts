@@ -21,6 +21,25 @@ export interface Settings {
    * mounts are rejected (giving job code the key of the app's own storage account would be unsafe).
    */
   jobFileStorage?: { name: string; key: string };
+  auth: AuthSettings;
+}
+
+/** Who may call the API (see docs/auth.md). */
+export interface AuthSettings {
+  /** Accepted `iss` values of bearer tokens (AUTH_ISSUER, comma-separated); none: bearer tokens are refused. */
+  issuers: string[];
+  /** Accepted `aud` values (AUTH_AUDIENCE, comma-separated): the app registration's id and/or its App ID URI. */
+  audiences: string[];
+  /** AUTH_JWKS_URI; without it the keys are found through the first issuer's OIDC discovery document. */
+  jwksUri?: string;
+  /** BATCHAI_TRUST_APP_SERVICE_AUTH=true: the app sits behind App Service Authentication (x-ms-client-principal). */
+  trustAppServiceAuth: boolean;
+  /** BATCHAI_OWNER_PRINCIPAL_IDS: Owner of AZURE_SUBSCRIPTION_ID without an assignment (whoever deploys). */
+  subscriptionOwners: string[];
+  /** BATCHAI_SUBMISSION_PRINCIPAL_ID: who blob and queue submissions act as; unset: the function-key principal. */
+  submissionPrincipalId?: string;
+  /** Where the host's function keys are, so the app can check them itself (its API routes are anonymous to the host). */
+  functionKeys: { kind: 'file'; path: string } | { kind: 'keyVault'; vaultUri: string } | { kind: 'none' };
 }
 
 export class SettingsError extends Error {
@@ -63,6 +82,8 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
     .refine((v) => /(^|;)AccountName=[^;]+/.test(v) && /(^|;)AccountKey=[^;]+/.test(v), {
       error: 'must be a connection string with AccountName=...;AccountKey=...',
     }),
+  AUTH_JWKS_URI: httpUrl,
+  BATCHAI_TRUST_APP_SERVICE_AUTH: z.enum(['true', 'false'], { error: 'must be true or false' }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -121,6 +142,47 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       location: read('BATCHAI_LOCATION', { required: true })!,
     },
     ...(jobFileStorage ? { jobFileStorage: accountOf(jobFileStorage) } : {}),
+    auth: loadAuthSettings(env, read),
+  };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+function loadAuthSettings(
+  env: NodeJS.ProcessEnv,
+  read: (name: string, options?: { fallback?: string }) => string | undefined,
+): AuthSettings {
+  const issuers = list(read('AUTH_ISSUER'));
+  for (const issuer of issuers) {
+    if (!httpUrl.safeParse(issuer).success)
+      throw new SettingsError('AUTH_ISSUER', 'must be http(s) URLs, comma-separated');
+  }
+  const audiences = list(read('AUTH_AUDIENCE'));
+  if (issuers.length > 0 && audiences.length === 0) {
+    throw new SettingsError('AUTH_AUDIENCE', 'is required when AUTH_ISSUER is set (the app registration id or URI)');
+  }
+  const jwksUri = read('AUTH_JWKS_URI');
+  const submissionPrincipalId = read('BATCHAI_SUBMISSION_PRINCIPAL_ID');
+  const keysFile = read('BATCHAI_FUNCTION_KEYS_FILE');
+  const vaultUri = env['AzureWebJobsSecretStorageKeyVaultUri'];
+  const keyVault = (env['AzureWebJobsSecretStorageType'] ?? '').toLowerCase() === 'keyvault' && vaultUri;
+  return {
+    issuers,
+    audiences,
+    ...(jwksUri ? { jwksUri } : {}),
+    trustAppServiceAuth: read('BATCHAI_TRUST_APP_SERVICE_AUTH') === 'true',
+    subscriptionOwners: list(read('BATCHAI_OWNER_PRINCIPAL_IDS')),
+    ...(submissionPrincipalId ? { submissionPrincipalId } : {}),
+    functionKeys: keysFile
+      ? { kind: 'file', path: keysFile }
+      : keyVault
+        ? { kind: 'keyVault', vaultUri: vaultUri! }
+        : { kind: 'none' },
   };
 }
 
@@ -142,6 +204,10 @@ export function localStackAppSettings(stack: {
   resourceGroup: string;
   location: string;
   compute?: { endpoint: string };
+  /** The host's keys file: the app checks function keys itself (its API routes are anonymous to the host). */
+  functionKeysFile?: string;
+  /** The stack's token issuer: the app validates its tokens with the same code as Entra ID's on Azure. */
+  issuer?: { url: string; audience: string; ownerPrincipalId: string };
 }): Record<string, string> {
   return {
     BATCHAI_MODE: 'local',
@@ -155,5 +221,14 @@ export function localStackAppSettings(stack: {
     BATCHAI_RESOURCE_GROUP: stack.resourceGroup,
     BATCHAI_LOCATION: stack.location,
     ...(stack.compute ? { ARM_ENDPOINT: stack.compute.endpoint } : {}),
+    ...(stack.functionKeysFile ? { BATCHAI_FUNCTION_KEYS_FILE: stack.functionKeysFile } : {}),
+    ...(stack.issuer
+      ? {
+          AUTH_ISSUER: stack.issuer.url,
+          AUTH_AUDIENCE: stack.issuer.audience,
+          BATCHAI_OWNER_PRINCIPAL_IDS: stack.issuer.ownerPrincipalId,
+          BATCHAI_SUBMISSION_PRINCIPAL_ID: stack.issuer.ownerPrincipalId,
+        }
+      : {}),
   };
 }

@@ -7,15 +7,19 @@ import type { Container, ContainerRequest, CosmosClient, Database } from '@azure
 // Contended scheduling state (a cluster's nodes, queue and allocations) gets its own container, partitioned by
 // cluster, with one document per cluster updated under If-Match (see cosmos-emulator-notes: local batches are
 // not atomic); it is created by the scheduling code that owns it.
-export const CONTAINERS: Record<'resources' | 'operations', ContainerRequest> = {
+// - `roleAssignments`, partitioned by id (the assignment's GUID name): few documents, read by principal on every
+//   API request (one small cross-partition query) and by name on the roleAssignments surface.
+export const CONTAINERS: Record<'resources' | 'operations' | 'roleAssignments', ContainerRequest> = {
   resources: { id: 'resources', partitionKey: { paths: ['/pk'] } },
   operations: { id: 'operations', partitionKey: { paths: ['/id'] } },
+  roleAssignments: { id: 'roleAssignments', partitionKey: { paths: ['/id'] } },
 };
 
 export interface BatchAiContainers {
   database: Database;
   resources: Container;
   operations: Container;
+  roleAssignments: Container;
 }
 
 const ensured = new WeakMap<CosmosClient, Map<string, Promise<BatchAiContainers>>>();
@@ -31,12 +35,12 @@ export function ensureContainers(client: CosmosClient, databaseId: string): Prom
   if (!promise) {
     promise = (async () => {
       const { database } = await client.databases.createIfNotExists({ id: databaseId });
-      const [resources, operations] = await Promise.all(
-        [CONTAINERS.resources, CONTAINERS.operations].map(
+      const [resources, operations, roleAssignments] = await Promise.all(
+        [CONTAINERS.resources, CONTAINERS.operations, CONTAINERS.roleAssignments].map(
           async (def) => (await database.containers.createIfNotExists(def)).container,
         ),
       );
-      return { database, resources: resources!, operations: operations! };
+      return { database, resources: resources!, operations: operations!, roleAssignments: roleAssignments! };
     })();
     promise.catch(() => byDb?.delete(databaseId));
     byDb.set(databaseId, promise);

@@ -112,6 +112,53 @@ export const API_ERRORS = {
     retry: 'later',
     message: 'The service is temporarily unavailable; retry after {retryAfterSeconds} seconds.',
   },
+  // Authentication and authorization, with ARM's codes (see docs/auth.md).
+  AuthenticationFailed: {
+    status: 401,
+    retry: 'never',
+    message: 'Authentication failed: {reason}.',
+  },
+  InvalidAuthenticationToken: {
+    status: 401,
+    retry: 'never',
+    message: 'The access token is invalid: {reason}.',
+  },
+  ExpiredAuthenticationToken: {
+    status: 401,
+    retry: 'never',
+    message: 'The access token has expired; get a new token and retry.',
+  },
+  InvalidAuthenticationTokenAudience: {
+    status: 401,
+    retry: 'never',
+    message: "The access token has an invalid audience: it must be one of '{audiences}'.",
+  },
+  AuthorizationFailed: {
+    status: 403,
+    retry: 'never',
+    message:
+      "The client '{principalId}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid.{hint}",
+  },
+  RoleAssignmentNotFound: {
+    status: 404,
+    retry: 'never',
+    message: "The role assignment '{name}' is not found.",
+  },
+  RoleAssignmentExists: {
+    status: 409,
+    retry: 'never',
+    message: "The role assignment already exists (as '{existing}').",
+  },
+  RoleAssignmentUpdateNotPermitted: {
+    status: 409,
+    retry: 'never',
+    message: "The role assignment '{name}' exists with another principal, role or scope; delete it first.",
+  },
+  InvalidRoleDefinitionId: {
+    status: 400,
+    retry: 'never',
+    message: "The role definition '{roleDefinitionId}' is not one of the roles this API knows ({known}).",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

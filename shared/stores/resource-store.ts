@@ -11,6 +11,8 @@ export interface StoredResource<R = Record<string, unknown>> {
   record: R;
   /** Keyed hash of the accepted body: the same PUT again is recognised without keeping secrets in clear. */
   bodyHash: string;
+  /** The principal that created it (jobs: what a Job submitter's ownership condition checks). */
+  createdBy?: string;
   createdAt: string;
   updatedAt: string;
   /** Optimistic-concurrency token; absent on records not yet written. */

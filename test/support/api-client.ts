@@ -45,6 +45,8 @@ export class BatchAiApi {
       headers?: Record<string, string>;
       apiVersion?: string | null;
       key?: string | null;
+      /** A bearer token: sent instead of the function key. */
+      bearer?: string;
     } = {},
   ): Promise<ApiResponse<T>> {
     const url = new URL(pathOrUrl.startsWith('http') ? pathOrUrl : `${this.base}${pathOrUrl}`);
@@ -52,7 +54,8 @@ export class BatchAiApi {
       url.searchParams.set('api-version', options.apiVersion ?? API_VERSION);
     }
     const headers: Record<string, string> = { ...options.headers };
-    const key = options.key === undefined ? this.key : options.key;
+    const key = options.key === undefined ? (options.bearer ? null : this.key) : options.key;
+    if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
     if (key !== null) headers['x-functions-key'] = key;
     let body: string | undefined = options.rawBody;
     if (options.body !== undefined) {

@@ -40,6 +40,20 @@ class HostChild {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The host's keys (written on its first start): the status endpoint needs the master key, webhooks a system key. */
+  private keys(): { masterKey: string; systemKeys: Record<string, string> } {
+    return JSON.parse(readFileSync(join(this.dataDir, 'keys.json'), 'utf8')) as {
+      masterKey: string;
+      systemKeys: Record<string, string>;
+    };
+  }
+
+  /** A Durable management URL on the public port (the keyless rpc prefix is not served there). */
+  webhook(path: string): string {
+    const sep = path.includes('?') ? '&' : '?';
+    return `${this.base}/runtime/webhooks/durabletask/${path}${sep}code=${encodeURIComponent(this.keys().systemKeys.durabletask_extension!)}`;
+  }
+
   async start(): Promise<void> {
     this.stderr = '';
     const child = spawn(
@@ -56,7 +70,10 @@ class HostChild {
       async () => {
         if (child.exitCode !== null) throw new Error(`host exited ${child.exitCode}: ${this.stderr}`);
         try {
-          const r = await fetch(`${this.base}/admin/host/status`);
+          if (!existsSync(join(this.dataDir, 'keys.json'))) return false;
+          const r = await fetch(`${this.base}/admin/host/status`, {
+            headers: { 'x-functions-key': this.keys().masterKey },
+          });
           await r.arrayBuffer();
           return r.status === 200;
         } catch {
@@ -86,9 +103,11 @@ class HostChild {
   }
 }
 
-async function status(base: string, id: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`${base}/durabletask/instances/${id}?showHistory=true`);
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+async function status(host: HostChild, id: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(host.webhook(`instances/${id}?showHistory=true`));
+  const body = (await r.json()) as Record<string, unknown>;
+  // The public API names the history `historyEvents` (the rpc endpoint, `history`).
+  return { status: r.status, body: { ...body, history: body.historyEvents } };
 }
 
 function sideEffects(file: string): Map<string, number> {
@@ -145,7 +164,7 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
         timerMs: i % 2 === 0 ? 400 : 0,
         withChild: i % 3 === 0,
       };
-      const r = await fetch(`${host.base}/durabletask/orchestrators/CrashWorkload/${id}`, {
+      const r = await fetch(host.webhook(`orchestrators/CrashWorkload/${id}`), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(input),
@@ -157,7 +176,7 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
     const counters = ['counter-0', 'counter-1'];
     const generations = 25;
     for (const id of counters) {
-      const r = await fetch(`${host.base}/durabletask/orchestrators/CrashCounter/${id}`, {
+      const r = await fetch(host.webhook(`orchestrators/CrashCounter/${id}`), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ file, n: 0, limit: generations, delayMs: 15 }),
@@ -194,7 +213,7 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
       async () => {
         for (const id of ids) {
           if (finals.has(id)) continue;
-          const s = await status(host.base, id);
+          const s = await status(host, id);
           if (s.status === 200 || s.status === 400) finals.set(id, s.body);
         }
         return finals.size === ids.length;
@@ -208,7 +227,7 @@ describe('durable crash recovery (kill -9 of the host process)', () => {
       async () => {
         for (const id of counters) {
           if (counterFinals.has(id)) continue;
-          const s = await status(host.base, id);
+          const s = await status(host, id);
           if (s.status === 200 || s.status === 400) counterFinals.set(id, s.body);
         }
         return counterFinals.size === counters.length;

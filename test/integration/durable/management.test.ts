@@ -26,7 +26,9 @@ describe('durable HTTP API and management', () => {
   it('supplies durableClient binding data built from the host base URL and hub name', () => {
     const data = JSON.parse(h.ext.inputBindingData({ type: 'durableClient', direction: 'in' }, 'x').json ?? '{}');
     assert.equal(data.taskHubName, 'FixtureHub');
-    assert.equal(data.rpcBaseUrl, `${h.baseUrl}/durabletask/`);
+    // The rpc endpoint is on the host's internal listener, not on its public port.
+    assert.match(data.rpcBaseUrl, /^http:\/\/127\.0\.0\.1:\d+\/durabletask\/$/);
+    assert.notEqual(data.rpcBaseUrl, `${h.baseUrl}/durabletask/`);
     assert.equal(data.baseUrl, `${h.baseUrl}/runtime/webhooks/durabletask`);
     assert.match(
       data.managementUrls.statusQueryGetUri,
@@ -89,10 +91,14 @@ describe('durable HTTP API and management', () => {
     const status = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/${id}?${h.keyQuery}`);
     assert.equal(status.status, 400);
     await status.arrayBuffer();
-    const raise = await fetch(`${h.baseUrl}/durabletask/instances/${id}/raiseEvent/Never`, {
-      method: 'POST',
-      body: '1',
-    });
+    const raise = await fetch(
+      `${h.baseUrl}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/Never?${h.keyQuery}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '1',
+      },
+    );
     assert.equal(raise.status, 410);
     await assert.rejects(h.client.terminate('no-such-instance', 'x'), /No instance/);
   });
@@ -137,11 +143,63 @@ describe('durable HTTP API and management', () => {
     assert.ok(byFilter.instancesDeleted >= 1);
   });
 
+  it('the keyless rpc endpoint is not on the public port; the public one needs the key, JSON bodies and no Origin', async () => {
+    const data = JSON.parse(h.ext.inputBindingData({ type: 'durableClient', direction: 'in' }, 'x').json ?? '{}');
+    const rpc = data.rpcBaseUrl as string;
+    // Public port: the rpc prefix does not exist there.
+    for (const path of ['instances/', 'orchestrators/HelloSequence', 'instances/x/terminate']) {
+      const res = await fetch(`${h.baseUrl}/durabletask/${path}`, { method: path === 'instances/' ? 'GET' : 'POST' });
+      assert.equal(res.status, 404, path);
+      await res.arrayBuffer();
+    }
+    // Internal listener: keyless (the durable client's), and its answers never carry the system key.
+    const started = await fetch(`${rpc}orchestrators/HelloSequence`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '""',
+    });
+    assert.equal(started.status, 202);
+    const startedText = await started.text();
+    const { id } = JSON.parse(startedText) as { id: string };
+    const key = decodeURIComponent(h.keyQuery.replace(/^code=/, ''));
+    assert.ok(key.length > 20);
+    assert.ok(!startedText.includes(key), 'the rpc answer hands out the system key');
+    assert.ok(!(started.headers.get('location') ?? '').includes(key));
+    await waitForFinal(h.client, id);
+    const listed = await fetch(`${rpc}instances/`);
+    assert.equal(listed.status, 200);
+    assert.ok(!(await listed.text()).includes(key));
+    // Public webhooks: no key → 401; a form or text body (what a web page can send) → 415; an Origin → 403.
+    const noKey = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/`);
+    assert.equal(noKey.status, 401);
+    await noKey.arrayBuffer();
+    const plain = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/orchestrators/HelloSequence?${h.keyQuery}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '"x"',
+    });
+    assert.equal(plain.status, 415);
+    await plain.arrayBuffer();
+    const rpcPlain = await fetch(`${rpc}orchestrators/HelloSequence`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+    });
+    assert.equal(rpcPlain.status, 415);
+    await rpcPlain.arrayBuffer();
+    const fromPage = await fetch(`${rpc}instances/${id}/terminate`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example' },
+    });
+    assert.equal(fromPage.status, 403);
+    await fromPage.arrayBuffer();
+  });
+
   it('lists instances with paging (x-ms-continuation-token) and filters', async () => {
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await h.client.startNew('HelloSequence'));
     for (const id of ids) await waitForFinal(h.client, id);
-    const page = await fetch(`${h.baseUrl}/durabletask/instances/?top=2`);
+    const page = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/?top=2&${h.keyQuery}`);
     assert.equal(page.status, 200);
     assert.ok(page.headers.get('x-ms-continuation-token'));
     assert.equal(((await page.json()) as unknown[]).length, 2);

@@ -105,7 +105,9 @@ export async function startHost(options: {
     await waitFor('the host to report Running', async () => {
       if (exited) throw new Error(`the host exited during start:\n${output()}`);
       try {
-        const res = await fetch(`${baseUrl}/admin/host/status`);
+        // The status endpoint needs the master key (as on Azure); the host writes it to keys.json first.
+        const { masterKey } = JSON.parse(await readFile(join(dataDir, 'keys.json'), 'utf8')) as KeysFile;
+        const res = await fetch(`${baseUrl}/admin/host/status`, { headers: { 'x-functions-key': masterKey } });
         const body = (await res.json()) as { state?: string };
         return res.status === 200 && body.state === 'Running';
       } catch {

@@ -11,8 +11,12 @@ const file = hostOnAzuriteForFile();
 
 const url = (path: string) => `${file.host.baseUrl}${path}`;
 
-test('readiness: GET /admin/host/status answers 200 {"state":"Running"} without a key from loopback', async () => {
-  const res = await fetch(url('/admin/host/status'));
+test('readiness: GET /admin/host/status needs the master key, loopback or not, then answers {"state":"Running"}', async () => {
+  assert.equal((await fetch(url('/admin/host/status'))).status, 401);
+  assert.equal((await fetch(url('/admin/host/status'), { headers: { 'x-functions-key': 'wrong' } })).status, 401);
+  const functionKey = file.host.keys.functionKeys.default!;
+  assert.equal((await fetch(url(`/admin/host/status?code=${functionKey}`))).status, 401);
+  const res = await fetch(url('/admin/host/status'), { headers: { 'x-functions-key': file.host.keys.masterKey } });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { state: 'Running' });
 });

@@ -84,7 +84,9 @@ test('SIGTERM lets an in-flight invocation finish, then exits 0; new requests ar
   const status = await waitFor(
     'the status endpoint to stop answering 200',
     async () => {
-      const code = await fetch(`${host.baseUrl}/admin/host/status`).then(
+      const code = await fetch(`${host.baseUrl}/admin/host/status`, {
+        headers: { 'x-functions-key': host.keys.masterKey },
+      }).then(
         (r) => r.status,
         () => 0,
       );

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { StackDescriptor } from '../../../local/stack/descriptor.js';
-import { isPortFree } from '../../../local/stack/ports.js';
+import { isPortFree, SERVICE_PORT_OFFSETS } from '../../../local/stack/ports.js';
 
 // `npm start` runs this CLI; these tests run it as a user would, as a separate process.
 const cli = fileURLToPath(new URL('../../../local/cli.js', import.meta.url));
@@ -46,10 +46,11 @@ function processesUsing(dataDir: string): number[] {
 }
 
 async function freeBasePort(): Promise<number> {
-  // Seven consecutive ports must be free; try random bases until one fits.
+  // One port per offset must be free; try random bases until one fits.
+  const count = Object.keys(SERVICE_PORT_OFFSETS).length;
   for (;;) {
     const base = 20_000 + Math.floor(Math.random() * 11_990); // below Linux's ephemeral ports (32768+)
-    const free = await Promise.all(Array.from({ length: 7 }, (_, i) => isPortFree(base + i)));
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => isPortFree(base + i)));
     if (free.every(Boolean)) return base;
   }
 }
@@ -85,6 +86,28 @@ test('start prints the endpoints, writes stack.json, and Ctrl-C stops every chil
   assert.equal(descriptor.cosmos.endpoint, `https://127.0.0.1:${basePort + 3}/`);
   assert.match(descriptor.storage.connectionString, /QueueEndpoint=http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1;/);
   assert.ok(processesUsing(dataDir).length >= 2, 'Azurite and the Cosmos emulator run as children');
+
+  // The bearer token in stack.json works, and `token` mints others (with --role, granting it through the API).
+  assert.ok(descriptor.auth?.token, 'stack.json carries a development token');
+  const api = `${descriptor.functions!.apiBaseUrl}/subscriptions/${descriptor.subscriptionId}/resourceGroups/${descriptor.resourceGroup}/providers/Microsoft.BatchAI/workspaces`;
+  const list = (token: string) =>
+    fetch(`${api}?api-version=2018-05-01`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+  assert.equal(await list(descriptor.auth.token), 200);
+  const mint = async (args: string[]) => {
+    const r = run(['token', '--data-dir', dataDir, ...args]);
+    assert.equal(await r.exited, 0, r.output());
+    return r.output().trim().split('\n').pop()!;
+  };
+  const bob = await mint(['--principal', 'bob']);
+  assert.equal(await list(bob), 403, 'a principal without a role');
+  const alice = await mint(['--principal', 'alice', '--role', 'Reader']);
+  assert.equal(await list(alice), 200, 'a Reader of the subscription');
+  const write = await fetch(`${api}/nope?api-version=2018-05-01`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+    body: '{"location":"local"}',
+  });
+  assert.equal(write.status, 403, 'a Reader cannot write');
 
   const stopAsked = Date.now();
   child.kill('SIGINT');

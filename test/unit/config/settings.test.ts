@@ -75,3 +75,47 @@ test('the settings the local stack hands the app load back into the same endpoin
   assert.equal(settings.cosmos.caCertPath, '/x/cert.pem');
   assert.equal(settings.compute.armEndpoint, 'http://127.0.0.1:9998/');
 });
+
+test('auth settings: issuers and audiences are lists, an issuer needs an audience, App Service auth is off by default', () => {
+  const plain = loadSettings({ BATCHAI_SECRETS_KEY });
+  assert.deepEqual(plain.auth.issuers, []);
+  assert.equal(plain.auth.trustAppServiceAuth, false);
+  assert.deepEqual(plain.auth.functionKeys, { kind: 'none' });
+  const configured = loadSettings({
+    BATCHAI_SECRETS_KEY,
+    AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0, https://sts.windows.net/t/',
+    AUTH_AUDIENCE: 'api://app,app',
+    BATCHAI_TRUST_APP_SERVICE_AUTH: 'true',
+    BATCHAI_OWNER_PRINCIPAL_IDS: 'a,b',
+    AzureWebJobsSecretStorageType: 'keyvault',
+    AzureWebJobsSecretStorageKeyVaultUri: 'https://v.vault.azure.net/',
+  });
+  assert.deepEqual(configured.auth.issuers, ['https://login.microsoftonline.com/t/v2.0', 'https://sts.windows.net/t/']);
+  assert.deepEqual(configured.auth.audiences, ['api://app', 'app']);
+  assert.equal(configured.auth.trustAppServiceAuth, true);
+  assert.deepEqual(configured.auth.subscriptionOwners, ['a', 'b']);
+  assert.deepEqual(configured.auth.functionKeys, { kind: 'keyVault', vaultUri: 'https://v.vault.azure.net/' });
+  assert.throws(
+    () => loadSettings({ BATCHAI_SECRETS_KEY, AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0' }),
+    (err: unknown) => err instanceof SettingsError && err.setting === 'AUTH_AUDIENCE',
+  );
+  assert.throws(
+    () => loadSettings({ BATCHAI_SECRETS_KEY, BATCHAI_TRUST_APP_SERVICE_AUTH: 'yes' }),
+    (err: unknown) => err instanceof SettingsError && err.setting === 'BATCHAI_TRUST_APP_SERVICE_AUTH',
+  );
+  const local = localStackAppSettings({
+    secretsKey: BATCHAI_SECRETS_KEY,
+    storage: { connectionString: 'UseDevelopmentStorage=true' },
+    cosmos: { endpoint: 'https://127.0.0.1:8081/', key: 'k', database: 'd', caCertPath: 'c' },
+    subscriptionId: '00000000-0000-0000-0000-000000000000',
+    resourceGroup: 'rg',
+    location: 'local',
+    functionKeysFile: '/tmp/keys.json',
+    issuer: { url: 'http://127.0.0.1:1/t/v2.0', audience: 'api://batchai-local', ownerPrincipalId: 'owner' },
+  });
+  const fromStack = loadSettings(local);
+  assert.deepEqual(fromStack.auth.issuers, ['http://127.0.0.1:1/t/v2.0']);
+  assert.deepEqual(fromStack.auth.subscriptionOwners, ['owner']);
+  assert.equal(fromStack.auth.submissionPrincipalId, 'owner');
+  assert.deepEqual(fromStack.auth.functionKeys, { kind: 'file', path: '/tmp/keys.json' });
+});
