@@ -11,6 +11,7 @@ import { ensureContainers } from '../shared/cosmos/containers.js';
 import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js';
 import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
 import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
+import { loadSecretsKeys } from '../shared/secrets/load-secrets-keys.js';
 import { SecretBox } from '../shared/secrets/secret-box.js';
 
 // The one place where the app's adapters are built and wired. Settings are read once, at the first use,
@@ -42,6 +43,7 @@ async function build(): Promise<AppServices> {
       : new QueueServiceClient(storage.queueEndpoint, new DefaultAzureCredential());
   const outputs = blobs.getContainerClient(JOB_OUTPUTS_CONTAINER);
   await outputs.createIfNotExists();
+  const secrets = new SecretBox(await loadSecretsKeys(settings.secretsKeys, () => new DefaultAzureCredential()));
   return {
     settings,
     blobs,
@@ -49,7 +51,7 @@ async function build(): Promise<AppServices> {
     base: {
       store: new CosmosResourceStore(resources),
       operations: new CosmosOperationStore(operations),
-      secrets: new SecretBox(settings.secretsKey),
+      secrets,
       outputFiles: new BlobOutputFileLister(outputs),
       now: () => new Date(),
       newId: randomUUID,

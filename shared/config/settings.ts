@@ -12,8 +12,15 @@ export interface Settings {
     | { kind: 'identity'; accountName: string; blobEndpoint: string; queueEndpoint: string };
   cosmos: { endpoint: string; key?: string; database: string; caCertPath?: string };
   compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
-  /** Seals write-only values at rest (a Key Vault reference on Azure; a per-stack random key locally). */
-  secretsKey: Buffer;
+  /**
+   * The keys that seal write-only values: a Key Vault secret on Azure (its enabled versions, newest seals), or keys
+   * given directly (the local stack's key file; comma-separated, current first, older ones still open).
+   */
+  secretsKeys: { kind: 'keys'; keys: Buffer[] } | { kind: 'keyVault'; vaultUrl: string; secretName: string };
+  /** Where `Location`, `Azure-AsyncOperation` and `nextLink` point (never the request's Host header). */
+  publicBaseUrl?: string;
+  /** Job submissions per principal: a burst, then this many per minute (429 with Retry-After beyond). */
+  submissionRate?: { burst: number; perMinute: number };
 }
 
 export class SettingsError extends Error {
@@ -49,7 +56,15 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
   COSMOS_DATABASE: z.string().regex(/^[^/\\#?]{1,255}$/, { error: 'must be a Cosmos database id' }),
   BATCHAI_SECRETS_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, { error: 'must be the base64 of 32 random bytes' }),
+    .refine((v) => v.split(',').every((k) => Buffer.from(k.trim(), 'base64').length === 32), {
+      error: 'must be the base64 of 32 random bytes (or several, comma-separated, current first)',
+    }),
+  BATCHAI_SECRETS_KEY_VAULT_URL: z.url({ protocol: /^https$/, error: 'must be the https URL of a Key Vault' }),
+  BATCHAI_SECRETS_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, { error: 'must be a Key Vault secret name' }),
+  BATCHAI_PUBLIC_BASE_URL: httpUrl,
+  BATCHAI_SUBMISSION_RATE: z.string().regex(/^\d{1,6}\/\d{1,6}$/, {
+    error: 'must be <burst>/<per minute>, e.g. 60/120',
+  }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -99,7 +114,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       database: read('COSMOS_DATABASE', { fallback: 'batchai' })!,
       ...(caCertPath ? { caCertPath } : {}),
     },
-    secretsKey: Buffer.from(read('BATCHAI_SECRETS_KEY', { required: true })!, 'base64'),
+    secretsKeys: secretsKeysSetting(read),
+    ...submissionRateSetting(read('BATCHAI_SUBMISSION_RATE')),
+    ...(read('BATCHAI_PUBLIC_BASE_URL') ? { publicBaseUrl: read('BATCHAI_PUBLIC_BASE_URL')!.replace(/\/+$/, '') } : {}),
     compute: {
       armEndpoint: read('ARM_ENDPOINT', { fallback: 'https://management.azure.com/' })!,
       subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
@@ -107,6 +124,27 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       location: read('BATCHAI_LOCATION', { required: true })!,
     },
   };
+}
+
+function submissionRateSetting(value: string | undefined): Pick<Settings, 'submissionRate'> {
+  if (value === undefined) return {};
+  const [burst, perMinute] = value.split('/').map(Number) as [number, number];
+  return { submissionRate: { burst, perMinute } };
+}
+
+function secretsKeysSetting(
+  read: (name: string, options?: { required?: boolean; fallback?: string }) => string | undefined,
+): Settings['secretsKeys'] {
+  const vaultUrl = read('BATCHAI_SECRETS_KEY_VAULT_URL');
+  if (vaultUrl) {
+    return {
+      kind: 'keyVault',
+      vaultUrl,
+      secretName: read('BATCHAI_SECRETS_KEY_NAME', { fallback: 'batchai-secrets-key' })!,
+    };
+  }
+  const keys = read('BATCHAI_SECRETS_KEY', { required: true })!;
+  return { kind: 'keys', keys: keys.split(',').map((k) => Buffer.from(k.trim(), 'base64')) };
 }
 
 /** The app settings that point the app at a running local stack (what the supervisor passes the host). */
@@ -118,6 +156,7 @@ export function localStackAppSettings(stack: {
   resourceGroup: string;
   location: string;
   compute?: { endpoint: string };
+  publicBaseUrl?: string;
 }): Record<string, string> {
   return {
     BATCHAI_MODE: 'local',
@@ -131,5 +170,6 @@ export function localStackAppSettings(stack: {
     BATCHAI_RESOURCE_GROUP: stack.resourceGroup,
     BATCHAI_LOCATION: stack.location,
     ...(stack.compute ? { ARM_ENDPOINT: stack.compute.endpoint } : {}),
+    ...(stack.publicBaseUrl ? { BATCHAI_PUBLIC_BASE_URL: stack.publicBaseUrl } : {}),
   };
 }
