@@ -23,6 +23,14 @@ import {
   resourceIdFromPath,
 } from './arm-http.js';
 import { getOperationResult, getOperationStatus } from './operation-results.js';
+import { DEFAULT_SUBMISSION_RATE, principalKey, RateLimiter } from './submission-rate.js';
+
+let limiter: RateLimiter | undefined;
+/** One limiter per app instance, sized by the settings (read once). */
+function submissionLimiter(settings: { submissionRate?: { burst: number; perMinute: number } }): RateLimiter {
+  limiter ??= new RateLimiter(settings.submissionRate ?? DEFAULT_SUBMISSION_RATE);
+  return limiter;
+}
 
 // The whole HTTP API in one table: every operation of the Batch AI 2018-05-01 spec (and the two
 // operation-polling endpoints ARM long-running operations need), keyed by the spec's operationId.
@@ -219,8 +227,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: 'JobCreateParameters',
     returns: 'job',
     longRunning: true,
-    handler: async (call) =>
-      putResponse(call, await submitJob(call.deps, resourceIdFromPath('job', call.params), await call.body())),
+    handler: async (call) => {
+      submissionLimiter(call.deps.settings).take(principalKey(call.request, call.principal));
+      return putResponse(call, await submitJob(call.deps, resourceIdFromPath('job', call.params), await call.body()));
+    },
   },
   {
     operationId: 'Jobs_Delete',

@@ -3,7 +3,7 @@ import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { apiDeps } from '../dependencies.js';
 import { API_ROUTES, type ApiRoute } from './api-routes.js';
-import { type ArmCall, checkApiVersion, errorResponse, ROUTE_PREFIX, readJsonBody } from './arm-http.js';
+import { type ArmCall, checkApiVersion, errorResponse, publicApiBase, readJsonBody } from './arm-http.js';
 import { authorize } from './authorize.js';
 import { registerOpenApi } from './openapi.js';
 
@@ -17,16 +17,18 @@ async function runRoute(
   const requestId = context.invocationId;
   let response: HttpResponseInit;
   try {
-    authorize(request);
+    const principal = authorize(request);
     const url = new URL(request.url);
     checkApiVersion(url.searchParams);
     let body: Promise<unknown> | undefined;
+    const deps = await apiDeps(client);
     const call: ArmCall = {
       request,
       params: request.params,
       query: url.searchParams,
-      apiBase: `${url.origin}/${ROUTE_PREFIX}`,
-      deps: await apiDeps(client),
+      apiBase: publicApiBase(deps.settings, request.url),
+      principal,
+      deps,
       context,
       body: () => {
         body ??= readJsonBody(request);

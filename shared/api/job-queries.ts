@@ -1,5 +1,6 @@
 import { createApiError } from '../domain/api-errors.js';
 import { type JobRecord, jobOutputDirectoryPathSegment } from '../domain/job-view.js';
+import { relativePathProblem } from '../domain/relative-path.js';
 import type { ClusterResourceId, JobResourceId } from '../domain/resource-id.js';
 import type { OutputFile } from '../stores/output-files.js';
 import type { ApiDeps } from './api-deps.js';
@@ -42,12 +43,9 @@ export async function listJobOutputFiles(
     );
   }
   const directory = query.directory ?? '.';
-  if (directory.split('/').includes('..')) {
-    throw createApiError(
-      'InvalidPropertyValue',
-      { target: 'directory', reason: "'..' is not allowed" },
-      { target: 'directory' },
-    );
+  const problem = relativePathProblem(directory, { allowDot: true });
+  if (problem) {
+    throw createApiError('InvalidPropertyValue', { target: 'directory', reason: problem }, { target: 'directory' });
   }
   const linkExpiryMinutes = boundedInt(query.linkexpiryinminutes, 'linkexpiryinminutes', 60, 5, 600);
   const maxResults = boundedInt(query.maxresults, 'maxresults', 1000, 1, 1000);
