@@ -227,5 +227,11 @@ test('no secret is stored in clear anywhere after jobs with secrets went through
       );
     }
     assert.ok(secrets.size >= 30, `${secrets.size} distinct secrets were sent`);
+    // The scan itself finds a secret in clear and in base64 at any alignment (or every check above is hollow).
+    const probe = [...secrets][0]!;
+    for (const pad of ['', 'x', 'xy']) {
+      assert.equal(leaksIn('probe', Buffer.from(`${pad}${probe}!`).toString('base64')).length, 1, `pad '${pad}'`);
+    }
+    assert.equal(leaksIn('probe', `{"value":"${probe}"}`).length, 1);
     assert.deepEqual(leaks, []);
   }));
