@@ -56,7 +56,7 @@ async function build(): Promise<AppServices> {
       store: new CosmosResourceStore(resources),
       operations: new CosmosOperationStore(operations),
       secrets,
-      outputFiles: new BlobOutputFileLister(outputs),
+      outputFiles: new BlobOutputFileLister(outputs, storage.kind === 'identity' ? blobs : undefined),
       now: () => new Date(),
       newId: randomUUID,
     },
