@@ -151,7 +151,10 @@ t('a manifest blob submits a job and moves to manifests-accepted', async () => {
       ? true
       : undefined,
   );
-  assert.equal(await manifests.getBlobClient('ws/exp/from-blob.json').exists(), false);
+  // The archive copy is written before the original is deleted (never lose a manifest): wait for the delete too.
+  await waitFor('the original manifest removed', async () =>
+    (await manifests.getBlobClient('ws/exp/from-blob.json').exists()) ? undefined : true,
+  );
 });
 
 t('a bad manifest moves to manifests-rejected with an error report beside it', async () => {
@@ -167,7 +170,9 @@ t('a bad manifest moves to manifests-rejected with an error report beside it', a
   });
   assert.equal(report.channel, 'blob-manifest');
   assert.match(report.error.message, /toolkit/i);
+  // The report is written last: once it is there, the manifest has moved.
   assert.equal(await rejected.getBlobClient('ws/exp/no-toolkit.json').exists(), true);
+  assert.equal(await manifests.getBlobClient('ws/exp/no-toolkit.json').exists(), false);
   assert.equal(await jobState('no-toolkit'), undefined);
 });
 
