@@ -144,7 +144,11 @@ export async function startHttpServer(
         }
         writeResponse(res, await handler(toHostRequest(req, read.body, actualPort)));
       } catch (err) {
-        log.error('Unhandled error serving a request', { url: req.url, error: (err as Error).message });
+        log.error('Unhandled error serving a request', {
+          // A function key may be in the query (?code=): never in a log line.
+          url: (req.url ?? '').replace(/([?&]code=)[^&]*/gi, '$1***'),
+          error: (err as Error).message,
+        });
         if (!res.headersSent) writeResponse(res, { status: 500 });
         else res.destroy();
       }
