@@ -19,7 +19,7 @@ let port: number;
 before(async () => {
   stack = await startTestStack();
   api = new BatchAiApi(stack.descriptor);
-  clusterId = await api.seedWorkspace('ws');
+  clusterId = await withServiceOutput(stack, () => api.seedWorkspace('ws'));
   port = Number(new URL(api.base).port);
 });
 after(() => stack?.dispose());

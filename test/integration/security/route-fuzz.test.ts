@@ -14,7 +14,7 @@ let api: BatchAiApi;
 before(async () => {
   stack = await startTestStack();
   api = new BatchAiApi(stack.descriptor);
-  await api.seedWorkspace('ws');
+  await withServiceOutput(stack, () => api.seedWorkspace('ws'));
 });
 after(() => stack?.dispose());
 
