@@ -116,7 +116,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     secretsKeys: secretsKeysSetting(read),
     ...submissionRateSetting(read('BATCHAI_SUBMISSION_RATE')),
-    ...(read('BATCHAI_PUBLIC_BASE_URL') ? { publicBaseUrl: read('BATCHAI_PUBLIC_BASE_URL')!.replace(/\/+$/, '') } : {}),
+    ...publicBaseUrlSetting(read('BATCHAI_PUBLIC_BASE_URL'), env['WEBSITE_HOSTNAME']),
     compute: {
       armEndpoint: read('ARM_ENDPOINT', { fallback: 'https://management.azure.com/' })!,
       subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
@@ -124,6 +124,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       location: read('BATCHAI_LOCATION', { required: true })!,
     },
   };
+}
+
+/**
+ * Where links point. Without the setting, on Azure the platform's own host name (WEBSITE_HOSTNAME, set by App
+ * Service, not by callers) with the default route prefix.
+ */
+function publicBaseUrlSetting(configured: string | undefined, websiteHostname: string | undefined) {
+  if (configured) return { publicBaseUrl: configured.replace(/\/+$/, '') };
+  if (websiteHostname && /^[a-z0-9.-]+$/i.test(websiteHostname))
+    return { publicBaseUrl: `https://${websiteHostname}/api` };
+  return {};
 }
 
 function submissionRateSetting(value: string | undefined): Pick<Settings, 'submissionRate'> {

@@ -101,4 +101,7 @@ test('the public base URL is a setting (trailing slash dropped); absent, links f
   const settings = loadSettings({ BATCHAI_SECRETS_KEY, BATCHAI_PUBLIC_BASE_URL: 'https://batchai.example.com/api/' });
   assert.equal(settings.publicBaseUrl, 'https://batchai.example.com/api');
   assert.equal(loadSettings({ BATCHAI_SECRETS_KEY }).publicBaseUrl, undefined);
+  // On App Service without the setting: the platform's host name, never anything from a request.
+  const onAzure = loadSettings({ BATCHAI_SECRETS_KEY, WEBSITE_HOSTNAME: 'batchai-demo.azurewebsites.net' });
+  assert.equal(onAzure.publicBaseUrl, 'https://batchai-demo.azurewebsites.net/api');
 });
