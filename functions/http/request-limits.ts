@@ -5,8 +5,12 @@ import { createApiError } from '../../shared/domain/api-errors.js';
 // Cosmos emulator for minutes). Documented in docs/api-limits.md.
 
 export const REQUEST_LIMITS = {
-  /** ARM's own limit on a request (and on a template); Batch AI bodies are a few KB. */
-  bodyBytes: 4 * 1024 * 1024,
+  /**
+   * ARM accepts requests up to 4 MB but each resource definition up to 1 MB, and a Batch AI PUT body is one resource
+   * definition (a few KB in practice). 1 MiB also keeps the stored document, secrets sealed (about 4/3 larger),
+   * under Cosmos DB's 2 MB item limit.
+   */
+  bodyBytes: 1024 * 1024,
   /** Items in any array: environment variables, secrets, mounts, input/output directories, ... */
   arrayItems: 1_000,
   /** Characters in any string value (a command line, a mount command, an environment variable's value). */
