@@ -19,6 +19,8 @@ import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js
 import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
 import { CosmosRoleAssignmentStore } from '../shared/cosmos/cosmos-role-assignment-store.js';
 import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
+import { loadSecretsKeys } from '../shared/secrets/load-secrets-keys.js';
+import { secretRedactor } from '../shared/secrets/redactor.js';
 import { SecretBox } from '../shared/secrets/secret-box.js';
 import type { AuthServices } from './http/authorize.js';
 
@@ -61,6 +63,10 @@ async function build(): Promise<AppServices> {
   await outputs.createIfNotExists();
   const store = new CosmosResourceStore(resources);
   const operationStore = new CosmosOperationStore(operations);
+  const secrets = new SecretBox(
+    await loadSecretsKeys(settings.secretsKeys, () => new DefaultAzureCredential()),
+    (plain) => secretRedactor.remember(plain),
+  );
   return {
     settings,
     blobs,
@@ -76,8 +82,8 @@ async function build(): Promise<AppServices> {
     base: {
       store,
       operations: operationStore,
-      secrets: new SecretBox(settings.secretsKey),
-      outputFiles: new BlobOutputFileLister(outputs),
+      secrets,
+      outputFiles: new BlobOutputFileLister(outputs, storage.kind === 'identity' ? blobs : undefined),
       now: () => new Date(),
       newId: randomUUID,
     },

@@ -2,7 +2,9 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { descriptorPath, readDescriptor } from './stack/descriptor.js';
+import { ownerOnlyFromNowOn } from './stack/owner-only.js';
 import { type PortPlan, planPorts } from './stack/ports.js';
+import { rotateSecretsKey, secretsKeyPath } from './stack/secrets-keys.js';
 import { startStack } from './stack/stack.js';
 import { grantRole, mintForPrincipal } from './token-issuer/mint-command.js';
 
@@ -138,6 +140,20 @@ program
       console.error(`[token] ${(err as Error).message}`);
       process.exit(1);
     }
+  });
+
+program
+  .command('rotate-secrets-key')
+  .description(
+    "put a new current key in front of the stack's secrets sealing keys (older keys keep opening what they sealed); " +
+      'the app uses it from its next start',
+  )
+  .option('--data-dir <dir>', "the stack's data dir", '.local')
+  .action(async (options) => {
+    const dataDir = resolve(options.dataDir);
+    ownerOnlyFromNowOn();
+    const { kept } = await rotateSecretsKey(dataDir);
+    console.log(`[stack] new secrets key in ${secretsKeyPath(dataDir)} (${kept} kept); restart the stack to use it`);
   });
 
 await program.parseAsync(process.argv);

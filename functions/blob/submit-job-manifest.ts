@@ -96,12 +96,13 @@ export async function submitJobManifest(
     if (!isPermanent(err)) throw err;
     const rejection = report('blob-manifest', `${MANIFESTS}/${name}`, err, deps.now());
     const errorReport = Buffer.from(JSON.stringify(rejection, null, 2));
-    const rejected = blobs.getContainerClient(REJECTED);
-    await rejected.createIfNotExists();
-    await rejected.getBlockBlobClient(`${name}.error.json`).upload(errorReport, errorReport.length, {
-      blobHTTPHeaders: { blobContentType: 'application/json' },
-    });
     await move(REJECTED);
+    // The report is what a user (or a test) waits for, so it is written last: once it exists, the manifest has
+    // already moved.
+    await blobs
+      .getContainerClient(REJECTED)
+      .getBlockBlobClient(`${name}.error.json`)
+      .upload(errorReport, errorReport.length, { blobHTTPHeaders: { blobContentType: 'application/json' } });
     context.warn(`manifest ${name} rejected: ${rejection.error.code} (target: ${rejection.error.target ?? '-'})`);
   }
 }

@@ -26,6 +26,14 @@ import {
 import { type RouteAccess, targetOf } from './authorize.js';
 import { getOperationResult, getOperationStatus } from './operation-results.js';
 import { roleAssignmentRoutes } from './role-assignment-routes.js';
+import { DEFAULT_SUBMISSION_RATE, principalKey, RateLimiter } from './submission-rate.js';
+
+let limiter: RateLimiter | undefined;
+/** One limiter per app instance, sized by the settings (read once). */
+function submissionLimiter(settings: { submissionRate?: { burst: number; perMinute: number } }): RateLimiter {
+  limiter ??= new RateLimiter(settings.submissionRate ?? DEFAULT_SUBMISSION_RATE);
+  return limiter;
+}
 
 // The whole HTTP API in one table: every operation of the Batch AI 2018-05-01 spec (and the two
 // operation-polling endpoints ARM long-running operations need), keyed by the spec's operationId.
@@ -234,13 +242,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: 'JobCreateParameters',
     returns: 'job',
     longRunning: true,
-    handler: async (call) =>
-      putResponse(
+    handler: async (call) => {
+      submissionLimiter(call.deps.settings).take(principalKey(call.request, call.auth.principal));
+      return putResponse(
         call,
         await submitJob(call.deps, resourceIdFromPath('job', call.params), await call.body(), {
           createdBy: call.auth.principal.id,
         }),
-      ),
+      );
+    },
   },
   {
     operationId: 'Jobs_Delete',

@@ -10,6 +10,7 @@ import {
   parseBatchAiResourceIdOf,
 } from '../../shared/domain/resource-id.js';
 import type { CallAuth } from './authorize.js';
+import { checkBodyLimits, checkBodySize } from './request-limits.js';
 
 // ARM conventions shared by every route: api-version, JSON bodies, error bodies, long-running operations,
 // paging with nextLink, request ids. Routes stay one line of translation each.
@@ -25,8 +26,10 @@ export interface ArmCall {
   request: HttpRequest;
   params: Record<string, string>;
   query: URLSearchParams;
-  /** e.g. http://127.0.0.1:7071/api — where ARM paths start. */
+  /** Where ARM paths start, from the configured public base URL (never the request's Host header). */
   apiBase: string;
+  /** Who is calling, as the authorization point recognised them (keys rate limits). */
+  principal?: unknown;
   deps: ApiDeps & { settings: Settings };
   context: InvocationContext;
   /** Who is calling (authenticated and authorized before the handler runs); see authorize.ts. */
@@ -48,19 +51,35 @@ export function checkApiVersion(query: URLSearchParams): void {
   }
 }
 
-/** Reads a JSON body: absent → undefined; not JSON → 415/400 naming the problem. */
+/** Reads a JSON body: absent → undefined; too large → 413; not JSON or over a limit → 415/400 naming the problem. */
 export async function readJsonBody(request: HttpRequest): Promise<unknown> {
-  const text = await request.text();
+  const bytes = Buffer.from(await request.arrayBuffer());
+  checkBodySize(bytes.length);
+  const text = bytes.toString('utf8');
   if (text.trim() === '') return undefined;
   const contentType = request.headers.get('content-type') ?? 'application/json';
   if (!/^application\/(.+\+)?json\b/i.test(contentType) && !/^text\/json\b/i.test(contentType)) {
     throw createApiError('UnsupportedMediaType', { contentType });
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (err) {
     throw createApiError('InvalidRequestContent', { reason: describeJsonSyntaxError(err) });
   }
+  checkBodyLimits(body);
+  return body;
+}
+
+/**
+ * Where ARM paths start for links we hand out (Location, Azure-AsyncOperation, nextLink): the configured public
+ * base URL. The Host header is the caller's to choose, so a link built from it could point anywhere.
+ */
+export function publicApiBase(settings: Pick<Settings, 'publicBaseUrl'>, requestUrl: string): string {
+  if (settings.publicBaseUrl) return settings.publicBaseUrl;
+  // Without the setting (an app run outside the stack), links stay on loopback at the listener's port.
+  const port = new URL(requestUrl).port;
+  return `http://127.0.0.1${port ? `:${port}` : ''}/${ROUTE_PREFIX}`;
 }
 
 const ID_TEMPLATES: Record<BatchAiResourceKind, (p: Record<string, string>) => string> = {
@@ -117,7 +136,11 @@ export function accepted(call: ArmCall, operationId: string, body?: unknown): Ht
 export function listPage(call: ArmCall, page: { value: unknown[]; continuation?: string }): HttpResponseInit {
   const body: { value: unknown[]; nextLink?: string } = { value: page.value };
   if (page.continuation) {
-    const next = new URL(call.request.url);
+    const requested = new URL(call.request.url);
+    const prefix = `/${ROUTE_PREFIX}/`;
+    const path = requested.pathname.startsWith(prefix) ? requested.pathname.slice(prefix.length) : requested.pathname;
+    const next = new URL(`${call.apiBase}/${path.replace(/^\/+/, '')}`);
+    next.search = requested.search;
     next.searchParams.set('$skipToken', page.continuation);
     body.nextLink = next.toString();
   }

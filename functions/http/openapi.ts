@@ -1,7 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { loadSettings } from '../../shared/config/settings.js';
 import { toJsonSchemas } from '../../shared/domain/json-schemas.js';
 import { API_ROUTES, type ApiRoute } from './api-routes.js';
-import { API_VERSION, ROUTE_PREFIX } from './arm-http.js';
+import { API_VERSION, publicApiBase } from './arm-http.js';
 
 // The OpenAPI 2.0 document for Logic Apps' "HTTP + Swagger" action and for client generators: built from the
 // routes table and from the same zod schemas that validate request bodies, so it cannot drift from the API.
@@ -91,7 +92,7 @@ export function buildOpenApiDocument(origin: URL): Record<string, unknown> {
       description: 'The Batch AI 2018-05-01 API, served by the serverless Batch AI.',
     },
     host: origin.host,
-    basePath: `/${ROUTE_PREFIX}`,
+    basePath: origin.pathname.replace(/\/+$/, '') || '/',
     schemes: [origin.protocol.replace(':', '')],
     // Either works (docs/auth.md): an Entra ID (or local issuer) bearer token, or a function key.
     securityDefinitions: {
@@ -132,7 +133,8 @@ export function registerOpenApi(): void {
     authLevel: 'function',
     handler: async (request: HttpRequest): Promise<HttpResponseInit> => ({
       status: 200,
-      jsonBody: buildOpenApiDocument(new URL(request.url)),
+      // host and basePath come from the public base URL, never the request's Host header.
+      jsonBody: buildOpenApiDocument(new URL(publicApiBase(loadSettings(), request.url))),
       headers: { ...CORS, 'content-type': 'application/json; charset=utf-8' },
     }),
   });

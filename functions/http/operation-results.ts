@@ -3,11 +3,19 @@ import { createApiError } from '../../shared/domain/api-errors.js';
 import { parseBatchAiResourceId } from '../../shared/domain/resource-id.js';
 import { type ArmHandler, accepted, json, operationUrls } from './arm-http.js';
 
+const OPERATION_ID = /^[A-Za-z0-9-]{1,64}$/;
+
 const HTTP_STATUS_OF_FAILURE: Record<string, number> = { InternalServerError: 500, Conflict: 409, BadRequest: 400 };
 
 /** An operation is only visible under its own subscription and location. */
 async function operationInScope(call: Parameters<ArmHandler>[0]) {
-  const operation = await call.deps.operations.get(call.params.operationId!);
+  const operationId = call.params.operationId ?? '';
+  // Ids are ours (UUIDs); anything else names no operation, and must not reach the store as an item id ('/', '#',
+  // '?' and '\\' are not allowed in Cosmos ids and used to surface as a 500).
+  if (!OPERATION_ID.test(operationId)) {
+    throw createApiError('ResourceNotFound', { type: 'operation', name: operationId.slice(0, 64) });
+  }
+  const operation = await call.deps.operations.get(operationId);
   const subscription = `/subscriptions/${call.params.subscriptionId!.toLowerCase()}/`;
   const location = call.deps.settings.compute.location.toLowerCase();
   if (

@@ -4,7 +4,7 @@ import * as df from 'durable-functions';
 import { createApiError } from '../../shared/domain/api-errors.js';
 import { apiDeps, appServices } from '../dependencies.js';
 import { API_ROUTES, type ApiRoute } from './api-routes.js';
-import { type ArmCall, checkApiVersion, errorResponse, ROUTE_PREFIX, readJsonBody } from './arm-http.js';
+import { type ArmCall, checkApiVersion, errorResponse, publicApiBase, readJsonBody } from './arm-http.js';
 import { authenticate, authorize } from './authorize.js';
 import { registerOpenApi } from './openapi.js';
 
@@ -43,12 +43,14 @@ async function runRoute(
     const url = new URL(request.url);
     checkRouteApiVersion(route, url.searchParams);
     let body: Promise<unknown> | undefined;
+    const deps = await apiDeps(client);
     const call: ArmCall = {
       request,
       params: request.params,
       query: url.searchParams,
-      apiBase: `${url.origin}/${ROUTE_PREFIX}`,
-      deps: await apiDeps(client),
+      apiBase: publicApiBase(deps.settings, request.url),
+      principal,
+      deps,
       context,
       auth: { principal, roleAssignments: auth.roleAssignments },
       body: () => {

@@ -4,15 +4,17 @@ import * as df from 'durable-functions';
 import { submitJob } from '../../shared/api/submit-job.js';
 import { describeJsonSyntaxError } from '../../shared/domain/json-text.js';
 import { formatBatchAiResourceId, parseBatchAiResourceIdOf } from '../../shared/domain/resource-id.js';
-import type { SecretBox } from '../../shared/secrets/secret-box.js';
 import { apiDeps, appServices } from '../dependencies.js';
 import { authorizeSubmission } from '../http/authorize.js';
-import { invalid, isPermanent, report } from '../submission-errors.js';
+import { invalid, isPermanent, poisonEntry, report } from '../submission-errors.js';
 
 // `job-submissions` messages: `{ "id": "<job resource id>", "properties": { ...the PUT body's properties } }`.
 // They take the same submit path as PUT. A message that can never succeed (bad JSON, bad id, invalid job) goes
 // straight to `job-submissions-poison` with the reason; a transient failure is retried by the host, and after
-// the last try the message goes to the poison queue with the reason too.
+// the last try the message goes to the poison queue with the reason too. The handler does that poison move
+// itself, so what lands there is sealed: whatever the failure, the message is kept only sealed as a whole (a
+// message that failed validation may hold a secret anywhere). What the host moves there itself (a message the
+// worker could not even hand to us) is sealed by seal-poison-messages.ts.
 
 export const SUBMISSIONS_QUEUE = 'job-submissions';
 export const POISON_QUEUE = `${SUBMISSIONS_QUEUE}-poison`;
@@ -36,11 +38,15 @@ function parseMessage(message: unknown): { id: string; body: unknown } {
   return { id, body };
 }
 
-function sealedUnlessJson(text: string, secrets: SecretBox): unknown {
+/** The message as it was sent: the worker hands us parsed JSON when the text was JSON. */
+function messageText(message: unknown, context: InvocationContext): string {
+  const raw = context.triggerMetadata?.['queueTrigger'];
+  if (typeof raw === 'string') return raw;
+  if (typeof message === 'string') return message;
   try {
-    return secrets.sealAll(JSON.parse(text));
+    return JSON.stringify(message) ?? String(message);
   } catch {
-    return { sealedText: secrets.seal(text) };
+    return String(message);
   }
 }
 
@@ -63,10 +69,10 @@ export async function submitJobFromQueue(
     const { queues, base } = await appServices();
     const poison = queues.getQueueClient(POISON_QUEUE);
     await poison.createIfNotExists();
-    // The poison entry outlives the message: its secrets stay sealed, and text that is not even JSON is kept
-    // only sealed as a whole, since we cannot tell where a secret in it would be.
-    const kept = typeof message === 'string' ? sealedUnlessJson(message, base.secrets) : base.secrets.sealAll(message);
-    const entry = { message: kept, ...report('queue', SUBMISSIONS_QUEUE, err, new Date()), dequeueCount };
+    const entry = poisonEntry(base.secrets, messageText(message, context), {
+      ...report('queue', SUBMISSIONS_QUEUE, err, new Date()),
+      dequeueCount,
+    });
     await poison.sendMessage(Buffer.from(JSON.stringify(entry)).toString('base64'));
     context.warn(`job submission moved to ${POISON_QUEUE}: ${entry.error.code} (target: ${entry.error.target ?? '-'})`);
   }

@@ -43,6 +43,11 @@ const { createHttpsServer } = require('@vercel/cosmosdb-server') as {
 
 const tls = await ensureTlsMaterial(join(dataDir, 'tls'));
 const server = createHttpsServer({ cert: tls.cert, key: tls.key, keepAlive: true });
+// Node's default (5 s) closes idle connections while clients still hold them: the Cosmos SDK's agent ignores the
+// Keep-Alive hint, reuses such a socket and gets "socket hang up" on a write it does not retry (seen as a 500 on a
+// fresh stack's first API call). Idle connections stay open longer than any client keeps them.
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 125_000;
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
   server.listen(port, '127.0.0.1', () => resolve());

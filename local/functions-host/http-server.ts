@@ -4,28 +4,81 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostLogger } from './contracts.js';
-import type { HostRequest, HostResponse } from './http-types.js';
+import { type HostRequest, type HostResponse, jsonResponse } from './http-types.js';
 
 /** Azure's default request size limit for the Functions host. */
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
+/** A body that stops arriving for this long is incomplete (e.g. a Content-Length larger than what was sent). */
+const BODY_IDLE_MS = 5_000;
+/** An oversized body is read and discarded up to this much, so the client gets its 413 instead of a reset. */
+const MAX_DRAIN_BYTES = 2 * MAX_BODY_BYTES;
 
 export type RequestHandler = (req: HostRequest) => Promise<HostResponse>;
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
+type BodyRead = { ok: true; body: Buffer } | { ok: false; response: HostResponse; thenClose: boolean };
+
+function refused(status: number, code: string, message: string): HostResponse {
+  return jsonResponse(status, { error: { code, message } }, { connection: 'close' });
+}
+
+function readBody(req: IncomingMessage): Promise<BodyRead | undefined> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
+    let settled = false;
+    const finish = (result: BodyRead | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      resolve(result);
+    };
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    const tooLargeResponse = () =>
+      refused(413, 'RequestEntityTooLarge', `The request body exceeds the host's limit of ${MAX_BODY_BYTES} bytes.`);
+    // Declared too large and more than we would drain: answer now and close.
+    if (declared > MAX_DRAIN_BYTES) {
+      req.resume();
+      resolve({ ok: false, response: tooLargeResponse(), thenClose: true });
+      return;
+    }
+    let idle = setTimeout(onIdle, BODY_IDLE_MS);
+    function onIdle() {
+      finish({
+        ok: false,
+        response: refused(
+          400,
+          'IncompleteRequestBody',
+          'The request body ended before its Content-Length (nothing arrived for 5 s).',
+        ),
+        thenClose: true,
+      });
+    }
     req.on('data', (c: Buffer) => {
+      clearTimeout(idle);
+      idle = setTimeout(onIdle, BODY_IDLE_MS);
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(undefined);
-        req.destroy();
+      if (size > MAX_DRAIN_BYTES) {
+        finish({ ok: false, response: tooLargeResponse(), thenClose: true });
         return;
       }
-      chunks.push(c);
+      if (size > MAX_BODY_BYTES) {
+        tooLarge = true;
+        chunks.length = 0;
+        return;
+      }
+      if (!tooLarge) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () =>
+      finish(
+        tooLarge
+          ? { ok: false, response: tooLargeResponse(), thenClose: false }
+          : { ok: true, body: Buffer.concat(chunks) },
+      ),
+    );
+    // The client went away before sending everything: there is no one to answer.
+    req.on('aborted', () => finish(undefined));
+    req.on('error', () => finish(undefined));
   });
 }
 
@@ -79,14 +132,23 @@ export async function startHttpServer(
   const server = createServer((req, res) => {
     void (async () => {
       try {
-        const body = await readBody(req);
-        if (body === undefined) {
-          writeResponse(res, { status: 413 });
+        const read = await readBody(req);
+        if (read === undefined) {
+          res.destroy();
           return;
         }
-        writeResponse(res, await handler(toHostRequest(req, body, actualPort)));
+        if (!read.ok) {
+          writeResponse(res, read.response);
+          if (read.thenClose) res.on('finish', () => req.socket.destroySoon());
+          return;
+        }
+        writeResponse(res, await handler(toHostRequest(req, read.body, actualPort)));
       } catch (err) {
-        log.error('Unhandled error serving a request', { url: req.url, error: (err as Error).message });
+        log.error('Unhandled error serving a request', {
+          // A function key may be in the query (?code=): never in a log line.
+          url: (req.url ?? '').replace(/([?&]code=)[^&]*/gi, '$1***'),
+          error: (err as Error).message,
+        });
         if (!res.headersSent) writeResponse(res, { status: 500 });
         else res.destroy();
       }

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localStackAppSettings } from '../../shared/config/settings.js';
 import { azuriteService, storageEndpoints } from '../azurite/service.js';
@@ -25,7 +24,9 @@ import {
 import { eventSubscriptionsFor, type FunctionMetadata } from './app-event-subscriptions.js';
 import { type StackDescriptor, writeDescriptor } from './descriptor.js';
 import { functionsHostService, hostKeysFile, readHostKeys } from './functions-host-service.js';
+import { narrowToOwner, ownerOnlyFromNowOn } from './owner-only.js';
 import type { PortPlan } from './ports.js';
+import { loadOrCreateSecretsKeys } from './secrets-keys.js';
 import { type ServiceSpec, Supervisor } from './supervisor.js';
 
 // The ids the local stack pretends to run under. Fixed so that resource ids are stable across restarts.
@@ -72,20 +73,6 @@ export interface RunningStack {
   descriptor: StackDescriptor;
   supervisor: Supervisor;
   stop(): Promise<void>;
-}
-
-/** The app's secrets key for this data dir: made once, kept, never printed. */
-async function loadOrCreateSecretsKey(dataDir: string): Promise<string> {
-  const path = join(dataDir, 'secrets.key');
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch {
-    const key = randomBytes(32).toString('base64');
-    await writeFile(path, key, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-    return (await readFile(path, 'utf8')).trim();
-  }
 }
 
 /** Everything a client of the stack needs that follows from the data dir and the port plan alone. */
@@ -173,7 +160,9 @@ async function fetchFunctions(baseUrl: string, masterKey: string): Promise<Funct
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const dataDir = resolve(options.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  ownerOnlyFromNowOn();
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await narrowToOwner(dataDir);
   const services = options.services ?? ALL_SERVICES;
   const { ports } = options;
   const descriptor = describeStack(dataDir, ports, services);
@@ -222,7 +211,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           appDir,
           appSettings: localStackAppSettings({
             ...descriptor,
-            secretsKey: await loadOrCreateSecretsKey(dataDir),
+            secretsKey: await loadOrCreateSecretsKeys(dataDir),
+            publicBaseUrl: `http://127.0.0.1:${ports.functions}/api`,
             functionKeysFile: hostKeysFile(dataDir),
             ...(issuer
               ? { issuer: { url: issuer.url, audience: LOCAL_AUDIENCE, ownerPrincipalId: issuer.owner } }

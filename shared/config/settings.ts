@@ -12,8 +12,6 @@ export interface Settings {
     | { kind: 'identity'; accountName: string; blobEndpoint: string; queueEndpoint: string };
   cosmos: { endpoint: string; key?: string; database: string; caCertPath?: string };
   compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
-  /** Seals write-only values at rest (a Key Vault reference on Azure; a per-stack random key locally). */
-  secretsKey: Buffer;
   /**
    * The storage account that job files (blob manifests, recipes) get for Azure Files / blob mounts naming none, as
    * `az batchai job create` took it from its --storage-account-name/-key. BATCHAI_JOB_FILE_STORAGE, a connection
@@ -21,6 +19,15 @@ export interface Settings {
    * mounts are rejected (giving job code the key of the app's own storage account would be unsafe).
    */
   jobFileStorage?: { name: string; key: string };
+  /**
+   * The keys that seal write-only values: a Key Vault secret on Azure (its enabled versions, newest seals), or keys
+   * given directly (the local stack's key file; comma-separated, current first, older ones still open).
+   */
+  secretsKeys: { kind: 'keys'; keys: Buffer[] } | { kind: 'keyVault'; vaultUrl: string; secretName: string };
+  /** Where `Location`, `Azure-AsyncOperation` and `nextLink` point (never the request's Host header). */
+  publicBaseUrl?: string;
+  /** Job submissions per principal: a burst, then this many per minute (429 with Retry-After beyond). */
+  submissionRate?: { burst: number; perMinute: number };
   auth: AuthSettings;
 }
 
@@ -76,7 +83,15 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
   COSMOS_DATABASE: z.string().regex(/^[^/\\#?]{1,255}$/, { error: 'must be a Cosmos database id' }),
   BATCHAI_SECRETS_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, { error: 'must be the base64 of 32 random bytes' }),
+    .refine((v) => v.split(',').every((k) => Buffer.from(k.trim(), 'base64').length === 32), {
+      error: 'must be the base64 of 32 random bytes (or several, comma-separated, current first)',
+    }),
+  BATCHAI_SECRETS_KEY_VAULT_URL: z.url({ protocol: /^https$/, error: 'must be the https URL of a Key Vault' }),
+  BATCHAI_SECRETS_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, { error: 'must be a Key Vault secret name' }),
+  BATCHAI_PUBLIC_BASE_URL: httpUrl,
+  BATCHAI_SUBMISSION_RATE: z.string().regex(/^\d{1,6}\/\d{1,6}$/, {
+    error: 'must be <burst>/<per minute>, e.g. 60/120',
+  }),
   BATCHAI_JOB_FILE_STORAGE: z
     .string()
     .refine((v) => /(^|;)AccountName=[^;]+/.test(v) && /(^|;)AccountKey=[^;]+/.test(v), {
@@ -134,7 +149,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       database: read('COSMOS_DATABASE', { fallback: 'batchai' })!,
       ...(caCertPath ? { caCertPath } : {}),
     },
-    secretsKey: Buffer.from(read('BATCHAI_SECRETS_KEY', { required: true })!, 'base64'),
+    secretsKeys: secretsKeysSetting(read),
+    ...submissionRateSetting(read('BATCHAI_SUBMISSION_RATE')),
+    ...publicBaseUrlSetting(read('BATCHAI_PUBLIC_BASE_URL'), env['WEBSITE_HOSTNAME']),
     compute: {
       armEndpoint: read('ARM_ENDPOINT', { fallback: 'https://management.azure.com/' })!,
       subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
@@ -195,6 +212,38 @@ function accountOf(connectionString: string): { name: string; key: string } {
   return { name: part('AccountName'), key: part('AccountKey') };
 }
 
+/**
+ * Where links point. Without the setting, on Azure the platform's own host name (WEBSITE_HOSTNAME, set by App
+ * Service, not by callers) with the default route prefix.
+ */
+function publicBaseUrlSetting(configured: string | undefined, websiteHostname: string | undefined) {
+  if (configured) return { publicBaseUrl: configured.replace(/\/+$/, '') };
+  if (websiteHostname && /^[a-z0-9.-]+$/i.test(websiteHostname))
+    return { publicBaseUrl: `https://${websiteHostname}/api` };
+  return {};
+}
+
+function submissionRateSetting(value: string | undefined): Pick<Settings, 'submissionRate'> {
+  if (value === undefined) return {};
+  const [burst, perMinute] = value.split('/').map(Number) as [number, number];
+  return { submissionRate: { burst, perMinute } };
+}
+
+function secretsKeysSetting(
+  read: (name: string, options?: { required?: boolean; fallback?: string }) => string | undefined,
+): Settings['secretsKeys'] {
+  const vaultUrl = read('BATCHAI_SECRETS_KEY_VAULT_URL');
+  if (vaultUrl) {
+    return {
+      kind: 'keyVault',
+      vaultUrl,
+      secretName: read('BATCHAI_SECRETS_KEY_NAME', { fallback: 'batchai-secrets-key' })!,
+    };
+  }
+  const keys = read('BATCHAI_SECRETS_KEY', { required: true })!;
+  return { kind: 'keys', keys: keys.split(',').map((k) => Buffer.from(k.trim(), 'base64')) };
+}
+
 /** The app settings that point the app at a running local stack (what the supervisor passes the host). */
 export function localStackAppSettings(stack: {
   secretsKey: string;
@@ -208,6 +257,7 @@ export function localStackAppSettings(stack: {
   functionKeysFile?: string;
   /** The stack's token issuer: the app validates its tokens with the same code as Entra ID's on Azure. */
   issuer?: { url: string; audience: string; ownerPrincipalId: string };
+  publicBaseUrl?: string;
 }): Record<string, string> {
   return {
     BATCHAI_MODE: 'local',
@@ -230,5 +280,6 @@ export function localStackAppSettings(stack: {
           BATCHAI_SUBMISSION_PRINCIPAL_ID: stack.issuer.ownerPrincipalId,
         }
       : {}),
+    ...(stack.publicBaseUrl ? { BATCHAI_PUBLIC_BASE_URL: stack.publicBaseUrl } : {}),
   };
 }

@@ -67,6 +67,11 @@ export const API_ERRORS = {
     retry: 'never',
     message: "The content type '{contentType}' is not supported; send 'application/json'.",
   },
+  RequestEntityTooLarge: {
+    status: 413,
+    retry: 'never',
+    message: 'The request body is {size} bytes; the limit is {limit} bytes.',
+  },
   ResourceNotFound: {
     status: 404,
     retry: 'never',

@@ -16,6 +16,7 @@ export * from './job-view.js';
 export * from './json-schemas.js';
 export * from './launch-plans/index.js';
 export * from './mount-volumes-schema.js';
+export * from './relative-path.js';
 export * from './resource-id.js';
 export * from './resource-name.js';
 export * from './resource-states.js';

@@ -7,6 +7,7 @@ import {
 } from './common-schema.js';
 import { DEFAULT_MAX_WALL_CLOCK_TIME } from './duration.js';
 import { mountVolumesSchema } from './mount-volumes-schema.js';
+import { relativePathProblem } from './relative-path.js';
 import {
   addRuleIssue,
   batchAiResourceRef,
@@ -76,7 +77,14 @@ export const inputDirectorySchema = z.strictObject({
 export const outputDirectorySchema = z.strictObject({
   id: directoryId(),
   pathPrefix: nonEmptyString(),
-  pathSuffix: z.string().optional(),
+  // Appended below pathPrefix on the node: it may not climb out of it.
+  pathSuffix: z
+    .string()
+    .superRefine((suffix, ctx) => {
+      const problem = relativePathProblem(suffix, { allowDot: true });
+      if (problem) addRuleIssue(ctx, problem);
+    })
+    .optional(),
 });
 
 export const jobPreparationSchema = z.strictObject({ commandLine: nonEmptyString() });

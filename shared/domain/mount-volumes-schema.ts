@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { keyVaultSecretReferenceSchema } from './common-schema.js';
+import { relativePathProblem } from './relative-path.js';
 import { addRuleIssue, batchAiResourceRef, nonEmptyString, requireExactlyOne } from './schema-primitives.js';
 
 // MountVolumes and its references (BatchAI.json: AzureFileShareReference, AzureBlobFileSystemReference,
@@ -17,7 +18,7 @@ export const azureStorageCredentialsSchema = z
 // Mounts land under $AZ_BATCHAI_MOUNT_ROOT / $AZ_BATCHAI_JOB_MOUNT_ROOT; a path escaping it would mount over the node.
 const relativeMountPath = () =>
   z.string().superRefine((path, ctx) => {
-    if (path.length === 0 || path.startsWith('/') || path.split('/').some((p) => p === '..' || p === '.')) {
+    if (path.length === 0 || relativePathProblem(path) !== undefined) {
       addRuleIssue(ctx, "a relative path without '.' or '..' segments is required, e.g. 'azfiles'");
     }
   });

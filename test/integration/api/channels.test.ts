@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { openPoisonEntry } from '../../../functions/submission-errors.js';
+import { SecretBox } from '../../../shared/secrets/secret-box.js';
 import { BatchAiApi } from '../../support/api-client.js';
 import { blobClient, queueClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -39,25 +42,46 @@ async function sendToQueue(queueName: string, message: unknown): Promise<void> {
   await queue.sendMessage(Buffer.from(text).toString('base64'));
 }
 
-async function poisonEntries(): Promise<Array<{ error: { code: string; message: string; target?: string } }>> {
+interface PoisonEntry {
+  sealedMessage: string;
+  error: { code: string; message: string; target?: string };
+}
+
+/** The poison queue as stored: each message's raw text, and its entry when it is one of ours. */
+async function poisonQueue(): Promise<Array<{ raw: string; entry?: PoisonEntry }>> {
   const poison = queueClient(stack.descriptor).getQueueClient('job-submissions-poison');
   if (!(await poison.exists())) return [];
   const { peekedMessageItems } = await poison.peekMessages({ numberOfMessages: 32 });
-  return peekedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
+  return peekedMessageItems.map((m) => {
+    try {
+      const entry = JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as PoisonEntry;
+      return { raw: m.messageText, ...(typeof entry.sealedMessage === 'string' ? { entry } : {}) };
+    } catch {
+      return { raw: m.messageText };
+    }
+  });
 }
 
-t('a queue message submits a job like a PUT does', async () => {
-  await sendToQueue('job-submissions', { id: api.jobPath('ws', 'exp', 'from-queue'), properties: properties() });
-  const state = await waitFor('the queued job', () => jobState('from-queue'));
-  assert.equal(state.executionState, 'queued');
-});
+async function poisonEntries(): Promise<PoisonEntry[]> {
+  return (await poisonQueue()).flatMap((m) => (m.entry ? [m.entry] : []));
+}
 
-t('a bad queue message ends in the poison queue with the reason', async () => {
+/** Nothing stored in the poison queue, raw or decoded, contains the secret. */
+async function assertPoisonHoldsNo(secret: string): Promise<void> {
+  for (const { raw } of await poisonQueue()) {
+    assert.ok(!raw.includes(secret), 'the secret is not in a raw poison message');
+    assert.ok(!Buffer.from(raw, 'base64').toString('utf8').includes(secret), 'nor in a decoded one');
+  }
+}
+
+t('a bad queue message ends in the poison queue with the reason, its secrets sealed', async () => {
+  const secret = 'poison-s3cret-1f7a';
   await sendToQueue('job-submissions', {
     id: api.jobPath('ws', 'exp', 'bad-queue'),
-    properties: { ...properties(), nodeCount: 0 },
+    properties: { ...properties(), nodeCount: 0, secrets: [{ name: 'TOKEN', value: secret }] },
   });
-  await sendToQueue('job-submissions', 'not json at all');
+  // A secret somewhere no schema expects one: only sealing the message as a whole keeps it.
+  await sendToQueue('job-submissions', `not json at all, password=${secret}`);
   const entries = await waitFor('two poison entries', async () => {
     const found = await poisonEntries();
     return found.length >= 2 ? found : undefined;
@@ -68,8 +92,50 @@ t('a bad queue message ends in the poison queue with the reason', async () => {
     entries.some((e) => /not JSON/.test(e.error.message)),
     JSON.stringify(entries),
   );
+  for (const entry of entries) assert.match(entry.sealedMessage, /^sealed:v2:/);
   assert.equal(await jobState('bad-queue'), undefined, 'no half-created job');
-  assert.ok(!JSON.stringify(entries).includes('poison-s3cret'), 'secrets stay sealed in the poison queue');
+  await assertPoisonHoldsNo(secret);
+});
+
+t('whatever the failure, what reaches the poison queue is sealed: plain JSON, 6,000 levels deep', async () => {
+  const secret = 'deep-s3cret-77c2';
+  const queue = queueClient(stack.descriptor).getQueueClient('job-submissions');
+  await queue.createIfNotExists();
+  // Not base64 (host.json's messageEncoding): the host cannot decode it and fails every delivery.
+  await queue.sendMessage(
+    JSON.stringify({ id: api.jobPath('ws', 'exp', 'plain'), properties: { secrets: [{ name: 'T', value: secret }] } }),
+  );
+  // Deep enough that the worker's conversion of the trigger metadata overflows the stack before the handler runs.
+  const depth = 6_000;
+  const deep = `{"password":"${secret}","a":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+  await sendToQueue('job-submissions', deep);
+  const before = (await poisonEntries()).length;
+  // Each is delivered maxDequeueCount (5) times, visibilityTimeout (10 s) apart, then moved and sealed.
+  await waitFor(
+    'two more sealed poison entries',
+    async () => ((await poisonEntries()).length >= before + 2 ? true : undefined),
+    180_000,
+    200,
+  );
+  const all = await poisonQueue();
+  assert.deepEqual(
+    all.filter((m) => m.entry === undefined).map((m) => m.raw.slice(0, 80)),
+    [],
+    'every poison message is a sealed entry',
+  );
+  await assertPoisonHoldsNo(secret);
+  // Sealed, not dropped: with the stack's key, both messages come back whole.
+  const keys = (await readFile(join(stack.dataDir, 'secrets.key'), 'utf8')).trim().split('\n');
+  const box = new SecretBox(keys.map((k) => Buffer.from(k, 'base64')));
+  const opened = (await poisonEntries()).map((e) => openPoisonEntry(box, e as never));
+  assert.ok(
+    opened.some((m) => m.includes(`"value":"${secret}"`)),
+    'the plain JSON message is kept',
+  );
+  assert.ok(
+    opened.some((m) => Buffer.from(m, 'base64').toString('utf8') === deep || m === deep),
+    'the deep message is kept',
+  );
 });
 
 t('a manifest blob submits a job and moves to manifests-accepted', async () => {
@@ -85,7 +151,10 @@ t('a manifest blob submits a job and moves to manifests-accepted', async () => {
       ? true
       : undefined,
   );
-  assert.equal(await manifests.getBlobClient('ws/exp/from-blob.json').exists(), false);
+  // The archive copy is written before the original is deleted (never lose a manifest): wait for the delete too.
+  await waitFor('the original manifest removed', async () =>
+    (await manifests.getBlobClient('ws/exp/from-blob.json').exists()) ? undefined : true,
+  );
 });
 
 t('a bad manifest moves to manifests-rejected with an error report beside it', async () => {
@@ -101,7 +170,9 @@ t('a bad manifest moves to manifests-rejected with an error report beside it', a
   });
   assert.equal(report.channel, 'blob-manifest');
   assert.match(report.error.message, /toolkit/i);
+  // The report is written last: once it is there, the manifest has moved.
   assert.equal(await rejected.getBlobClient('ws/exp/no-toolkit.json').exists(), true);
+  assert.equal(await manifests.getBlobClient('ws/exp/no-toolkit.json').exists(), false);
   assert.equal(await jobState('no-toolkit'), undefined);
 });
 
@@ -122,7 +193,11 @@ t('the same job through HTTP, the queue and a manifest is one job', async () => 
       ? true
       : undefined,
   );
-  await sleep(500); // give the queue message time to be processed too
+  // The queue message is done when the host has deleted it (Azurite counts invisible, in-flight messages too).
+  const submissions = queueClient(stack.descriptor).getQueueClient('job-submissions');
+  await waitFor('the queue message processed', async () =>
+    (await submissions.getProperties()).approximateMessagesCount === 0 ? true : undefined,
+  );
   const list = await api.call<{ value: { name: string; properties: { creationTime: string } }[] }>(
     'GET',
     `${api.workspacePath('ws')}/experiments/exp/jobs`,

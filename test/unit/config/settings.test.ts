@@ -7,7 +7,8 @@ const BATCHAI_SECRETS_KEY = randomBytes(32).toString('base64');
 
 test('local mode fills every endpoint with the local stack defaults', () => {
   const settings = loadSettings({ BATCHAI_SECRETS_KEY });
-  assert.equal(settings.secretsKey.length, 32);
+  assert.equal(settings.secretsKeys.kind, 'keys');
+  assert.deepEqual(settings.secretsKeys.kind === 'keys' && settings.secretsKeys.keys.map((k) => k.length), [32]);
   assert.equal(settings.mode, 'local');
   assert.deepEqual(settings.storage, { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' });
   assert.equal(settings.cosmos.endpoint, 'https://127.0.0.1:8081/');
@@ -118,4 +119,33 @@ test('auth settings: issuers and audiences are lists, an issuer needs an audienc
   assert.deepEqual(fromStack.auth.subscriptionOwners, ['owner']);
   assert.equal(fromStack.auth.submissionPrincipalId, 'owner');
   assert.deepEqual(fromStack.auth.functionKeys, { kind: 'file', path: '/tmp/keys.json' });
+});
+
+test('secrets keys: several local keys (current first), or a Key Vault secret; malformed ones name the setting', () => {
+  const older = randomBytes(32).toString('base64');
+  const ring = loadSettings({ BATCHAI_SECRETS_KEY: `${BATCHAI_SECRETS_KEY},${older}` }).secretsKeys;
+  assert.deepEqual(ring.kind === 'keys' && ring.keys.map((k) => k.toString('base64')), [BATCHAI_SECRETS_KEY, older]);
+  const vault = loadSettings({ BATCHAI_SECRETS_KEY_VAULT_URL: 'https://demo-vault.vault.azure.net/' }).secretsKeys;
+  assert.deepEqual(vault, {
+    kind: 'keyVault',
+    vaultUrl: 'https://demo-vault.vault.azure.net/',
+    secretName: 'batchai-secrets-key',
+  });
+  assert.throws(
+    () => loadSettings({ BATCHAI_SECRETS_KEY: `${BATCHAI_SECRETS_KEY},short` }),
+    (err: unknown) => err instanceof SettingsError && err.setting === 'BATCHAI_SECRETS_KEY',
+  );
+  assert.throws(
+    () => loadSettings({ BATCHAI_SECRETS_KEY_VAULT_URL: 'http://vault' }),
+    (err: unknown) => err instanceof SettingsError && err.setting === 'BATCHAI_SECRETS_KEY_VAULT_URL',
+  );
+});
+
+test('the public base URL is a setting (trailing slash dropped); absent, links follow the listener', () => {
+  const settings = loadSettings({ BATCHAI_SECRETS_KEY, BATCHAI_PUBLIC_BASE_URL: 'https://batchai.example.com/api/' });
+  assert.equal(settings.publicBaseUrl, 'https://batchai.example.com/api');
+  assert.equal(loadSettings({ BATCHAI_SECRETS_KEY }).publicBaseUrl, undefined);
+  // On App Service without the setting: the platform's host name, never anything from a request.
+  const onAzure = loadSettings({ BATCHAI_SECRETS_KEY, WEBSITE_HOSTNAME: 'batchai-demo.azurewebsites.net' });
+  assert.equal(onAzure.publicBaseUrl, 'https://batchai-demo.azurewebsites.net/api');
 });

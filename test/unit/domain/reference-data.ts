@@ -1,33 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// The Batch AI reference material (spec, examples, recipes) lives outside the repo, next to it. Tests find it by
-// walking up from the compiled test file and from the working directory; BATCHAI_REFERENCE_DIR overrides both.
+// The Batch AI facts the tests check (spec shapes, examples, recipes) are fixtures in the repo, regenerated from the
+// reference material by scripts/regenerate-fixtures.ts; tests need nothing outside the repository.
 
-const MARKER = join('rest-api-2018-05-01', 'BatchAI.json');
-
-function findReferenceDir(): string {
-  const override = process.env['BATCHAI_REFERENCE_DIR'];
-  if (override !== undefined && existsSync(join(override, MARKER))) return override;
-  const starts = [dirname(fileURLToPath(import.meta.url)), process.cwd()];
-  const tried: string[] = [];
-  for (const start of starts) {
-    let dir = resolve(start);
-    for (;;) {
-      for (const candidate of [join(dir, 'shared', 'reference', 'batchai'), join(dir, 'reference', 'batchai')]) {
-        tried.push(candidate);
-        if (existsSync(join(candidate, MARKER))) return candidate;
-      }
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
-  }
-  throw new Error(`Batch AI reference data not found (set BATCHAI_REFERENCE_DIR); looked in:\n${tried.join('\n')}`);
-}
-
-export const REFERENCE_DIR = findReferenceDir();
+/** test/fixtures/batchai, from the compiled file (dist/test/unit/domain) or the source alike. */
+export const FIXTURES_DIR = fileURLToPath(new URL('../../../../test/fixtures/batchai/', import.meta.url));
 
 export function readJson(path: string): unknown {
   return JSON.parse(readFileSync(path, 'utf8'));
@@ -39,10 +18,12 @@ export interface SpecExample {
 }
 
 export function readExample(name: string): SpecExample {
-  return readJson(join(REFERENCE_DIR, 'rest-api-2018-05-01', 'examples', `${name}.json`)) as SpecExample;
+  return readJson(join(FIXTURES_DIR, 'examples', `${name}.json`)) as SpecExample;
 }
 
 export interface Spec {
+  apiVersion: string;
+  operations: Array<{ operationId: string; method: string; path: string }>;
   definitions: Record<string, SpecSchema>;
 }
 export interface SpecSchema {
@@ -57,12 +38,12 @@ export interface SpecSchema {
 }
 
 export function readSpec(): Spec {
-  return readJson(join(REFERENCE_DIR, 'rest-api-2018-05-01', 'BatchAI.json')) as Spec;
+  return readJson(join(FIXTURES_DIR, 'spec-facts.json')) as Spec;
 }
 
 /** Each recipe job file with its `<...>` placeholders replaced by plausible values. */
 export function readRecipes(replacements: Record<string, string>): Array<{ name: string; body: unknown }> {
-  const dir = join(REFERENCE_DIR, 'recipes');
+  const dir = join(FIXTURES_DIR, 'recipes');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
