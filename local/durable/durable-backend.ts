@@ -10,6 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { FunctionInvoker, HostLogger, RegisteredFunction, RpcTypedData } from '../functions-host/contracts.js';
+import { describeError } from '../functions-host/describe-error.js';
 import {
   ActionType,
   EventType,
@@ -113,6 +114,11 @@ export function rpcToJson(v: RpcTypedData | undefined): string {
   if (typeof v.double === 'number') return String(v.double);
   if (v.bytes) return JSON.stringify(Buffer.from(v.bytes).toString('base64'));
   return 'null';
+}
+
+function describeDetails(err: Error): { details?: string } {
+  const d = describeError(err).details;
+  return d ? { details: d } : {};
 }
 
 function parseState(v: RpcTypedData | undefined): OrchestratorState | undefined {
@@ -740,6 +746,13 @@ export class DurableBackend {
       plan.append.push(makeEvent(EventType.ExecutionCompleted, ts, { OrchestrationStatus: 'Failed', Result: message }));
       plan.deleteTimers = true;
       this.notifyParent(plan, false, message, ts);
+      // The failure the orchestrator reported, not the wrapper's text (see functions-host/describe-error.ts).
+      this.log.error('durable: orchestration failed', {
+        instanceId: row.instanceId,
+        name: row.name,
+        error: failure,
+        ...(res.ok ? {} : describeDetails(res.error)),
+      });
     } else if (state?.isDone && continueAsNew) {
       this.continueAsNew(plan, history, newEvents, all, continueAsNew, ts);
     } else if (state?.isDone) {
