@@ -4,6 +4,7 @@ import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
 import { appServices } from './dependencies.js';
 import { registerApiRoutes } from './http/register-api.js';
 import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
+import { registerReconciler } from './timers/reconcile-resources.js';
 
 // Every entry point of the app, in one list. Triggers translate and hand off; rules live in shared/.
 app.setup({ enableHttpStream: false });
@@ -12,3 +13,4 @@ registerApiRoutes(); // the Batch AI REST API (one function per operation) and i
 registerQueueSubmissions(); // job-submissions queue
 registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
 registerJobLifecycle(async () => (await appServices()).base); // one orchestration per job
+registerReconciler(); // resources left `creating` with no lifecycle are driven on, at start and every 30 s
