@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 //      snapshots were taken, so Loki's own timer and our saves can never put an older one back;
 //   2. an HTTP response does not end until every database that changed is saved: `ServerResponse.end` is
 //      held while a database is dirty or a save is still being written, and released after the rename.
-//      Responses that end in the same tick share one snapshot per database (group commit).
+//      One round of saves is written at a time; responses that end meanwhile share the next round's
+//      snapshot (group commit).
 // So a write is on disk before its client sees the answer. What remains is in the README.
 
 interface LokiDb {
@@ -113,19 +114,31 @@ export function makeLokiWritesDurable(options: {
     return false;
   };
 
+  // Group commit: at most one round of saves is being written; responses that end meanwhile wait for the
+  // next round, which snapshots every change made so far at once (one serialization per database per round,
+  // however many requests it covers).
   let held: (() => void)[] = [];
   let flushQueued = false;
+  let writing = false;
+  const requestFlush = (): void => {
+    if (flushQueued || writing) return;
+    flushQueued = true;
+    setImmediate(flush);
+  };
   const flush = (): void => {
     flushQueued = false;
     const batch = held;
     held = [];
+    writing = true;
     const writes: Promise<void>[] = [];
     for (const [db, adapter] of databases) {
       if (db.autosaveDirty()) db.saveDatabase((err) => err && onError(err));
       writes.push(adapter.idle());
     }
     void Promise.all(writes).finally(() => {
+      writing = false;
       for (const release of batch) release();
+      if (held.length > 0) requestFlush();
     });
   };
 
@@ -134,10 +147,7 @@ export function makeLokiWritesDurable(options: {
     if (!needsWait()) return end.apply(this, args);
     stats.heldResponses++;
     held.push(() => end.apply(this, args));
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
+    requestFlush();
     return this;
   } as typeof ServerResponse.prototype.end;
 
