@@ -32,15 +32,6 @@ interface LokiStatic {
   };
 }
 
-export interface DurableLokiStats {
-  /** Snapshots written since start (one per database per group commit). */
-  saves: number;
-  /** Responses that had to wait for a save. */
-  heldResponses: number;
-}
-
-const stats: DurableLokiStats = { saves: 0, heldResponses: 0 };
-
 /** Loads `lokijs` the way Azurite does (from Azurite's own resolution path). */
 function lokiFor(azuritePackageJson: string): LokiStatic {
   return createRequire(azuritePackageJson)('lokijs') as LokiStatic;
@@ -48,12 +39,10 @@ function lokiFor(azuritePackageJson: string): LokiStatic {
 
 /**
  * Installs the patches. Call once, in Azurite's process, before Azurite is loaded. `onError` receives a
- * failed save (the response is still sent: its status line may already be out; the next save retries).
+ * failed save (the response is still sent: its status line may already be out). Snapshots are whole, so
+ * the next one, taken at the next change, writes the lost change again.
  */
-export function makeLokiWritesDurable(options: {
-  azuritePackageJson: string;
-  onError?: (err: Error) => void;
-}): DurableLokiStats {
+export function makeLokiWritesDurable(options: { azuritePackageJson: string; onError?: (err: Error) => void }): void {
   const Loki = lokiFor(options.azuritePackageJson);
   const onError = options.onError ?? ((err) => process.stderr.write(`azurite durable save failed: ${err.message}\n`));
 
@@ -69,7 +58,6 @@ export function makeLokiWritesDurable(options: {
           const tmp = `${dbname}~`;
           await writeFile(tmp, dbstring);
           await rename(tmp, dbname);
-          stats.saves++;
         })
         .then(
           () => settle(callback, null),
@@ -145,11 +133,8 @@ export function makeLokiWritesDurable(options: {
   const end = ServerResponse.prototype.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
   ServerResponse.prototype.end = function (this: ServerResponse, ...args: unknown[]) {
     if (!needsWait()) return end.apply(this, args);
-    stats.heldResponses++;
     held.push(() => end.apply(this, args));
     requestFlush();
     return this;
   } as typeof ServerResponse.prototype.end;
-
-  return stats;
 }
