@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { OrchestrationContext } from 'durable-functions';
 import { createDurableExtension } from '../local/durable/index.js';
+import { orchestrationTrigger } from '../local/durable/orchestration-trigger.js';
 import type { HostLogger } from '../local/functions-host/contracts.js';
 import { startHost } from '../local/functions-host/host.js';
 import { type ClientCommand, type ClientReply, nowAbs } from './durable-client-worker.js';
@@ -118,19 +119,13 @@ export async function baselineEngineOnly(n: number): Promise<{ orchestrationsPer
         fresh.push({ EventType: 0, EventId: -1, IsPlayed: false, Timestamp: ts, Name: 'HelloSequence5', Input: null });
       }
       history.push(...fresh);
-      const trigger = JSON.parse(
-        JSON.stringify({
-          history,
-          instanceId,
-          isReplaying: played > 0,
-          parentInstanceId: null,
-          upperSchemaVersion: 1,
-          upperSchemaVersionNew: 2,
-          longRunningTimerIntervalDuration: '3.00:00:00',
-          maximumShortTimerDuration: '6.00:00:00',
-          defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
-        }),
-      );
+      // JSON round-tripped as a host must (the builder serializes and parses it).
+      const trigger = orchestrationTrigger(history, {
+        instanceId,
+        inputJson: null,
+        isReplaying: played > 0,
+        parentInstanceId: null,
+      });
       const state = await handler(trigger, new DummyOrchestrationContext('HelloSequence5', instanceId, () => {}));
       episodes++;
       for (const e of history) e.IsPlayed = true;

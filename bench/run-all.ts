@@ -3,6 +3,7 @@
 
 import * as apiAuthOverhead from './api-auth-overhead.js';
 import * as computeBoot from './compute-boot.js';
+import * as azuriteDurableWrites from './azurite-durable-writes.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
 import * as schedulingPass from './scheduling-pass.js';
 
@@ -15,6 +16,7 @@ const BENCHMARKS: Array<{
   { name: 'scheduling-pass', ...schedulingPass },
   { name: 'compute-boot', ...computeBoot },
   { name: 'api-auth-overhead', ...apiAuthOverhead },
+  { name: 'azurite-durable-writes', ...azuriteDurableWrites },
 ];
 
 for (const bench of BENCHMARKS) {

@@ -6,7 +6,7 @@ import { parseBatchAiResourceIdOf } from '../shared/domain/resource-id.js';
 import { JOB_LIFECYCLE, type JobLifecycleInput, jobInstanceId, TERMINATE_EVENT } from './job-lifecycle.js';
 
 /** The Durable client reports an unknown instance only through its error text (HTTP 404); anything else is real. */
-async function statusOrAbsent(client: DurableClient, instanceId: string) {
+export async function statusOrAbsent(client: DurableClient, instanceId: string) {
   try {
     return await client.getStatus(instanceId);
   } catch (err) {

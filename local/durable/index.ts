@@ -1,8 +1,8 @@
 // The Durable Functions backend for the local Functions host: a HostExtension that owns the
 // orchestrationTrigger / activityTrigger types and the durableClient binding. Orchestrations run on the
 // real durable-functions replay engine (invoked through the host); this module stores history in SQLite
-// (sqlite-store.ts), dispatches episodes, activities and timers (durable-backend.ts) and serves the Durable
-// HTTP API (http-api.ts).
+// (sqlite-store.ts), dispatches episodes, activities and timers (durable-backend.ts and the parts it wires)
+// and serves the Durable HTTP API (http-api.ts).
 
 import os from 'node:os';
 import type {

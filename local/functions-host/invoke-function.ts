@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { type BindingProvider, findProvider, type InvocationBindingContext, sameType } from './binding-provider.js';
 import type { FunctionInvoker, HostLogger, InvocationResult, RegisteredFunction, RpcTypedData } from './contracts.js';
+import { describeError } from './describe-error.js';
 import type {
   CapturedRegistration,
   CoreInvocationContext,
@@ -169,11 +170,13 @@ export function createInvoker(deps: InvokerDeps): FunctionInvoker {
         return { ok: true, returnValue };
       } catch (err) {
         const error = toError(err);
+        const described = describeError(error);
         log.warn('Executed function', {
           functionName: entry.fn.name,
           succeeded: false,
           durationMs: Math.round(performance.now() - started),
-          error: error.message.split('\n$OutOfProcData$')[0],
+          error: described.message,
+          ...(described.details ? { details: described.details } : {}),
         });
         return { ok: false, error };
       }

@@ -166,6 +166,23 @@ export class CosmosResourceStore implements ResourceStore {
         );
   }
 
+  async listByProvisioningState(
+    kind: BatchAiResourceKind,
+    provisioningState: string,
+    options: ListOptions = {},
+  ): Promise<Page<StoredResource>> {
+    return this.page(
+      {
+        query: 'SELECT * FROM c WHERE c.kind = @kind AND c.resource.record.provisioningState = @state ORDER BY c.seq',
+        parameters: [
+          { name: '@kind', value: kind },
+          { name: '@state', value: provisioningState },
+        ],
+      },
+      options,
+    );
+  }
+
   private async page(
     query: { query: string; parameters: { name: string; value: string }[] },
     options: ListOptions & { partitionKey?: string },

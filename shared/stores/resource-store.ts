@@ -75,6 +75,12 @@ export interface ResourceStore {
     scope: { subscriptionId: string; resourceGroup?: string },
     options?: ListOptions,
   ): Promise<Page<StoredResource>>;
+  /** Resources of one kind in one provisioning state, across every workspace (the reconciler's scan). */
+  listByProvisioningState(
+    kind: BatchAiResourceKind,
+    provisioningState: string,
+    options?: ListOptions,
+  ): Promise<Page<StoredResource>>;
 }
 
 /** A long-running operation's status, as the ARM operation-status endpoint reports it. */

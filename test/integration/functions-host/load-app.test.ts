@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { orchestrationTrigger } from '../../../local/durable/orchestration-trigger.js';
 import type {
   BindingMetadata,
   ExtensionHttpResponse,
@@ -70,21 +71,13 @@ test('loads a durable-functions app: registrations captured, no test mode, exten
 
   // Orchestrator: first episode schedules the first activity.
   const now = new Date().toISOString();
-  const payload = {
-    history: [
+  const payload = orchestrationTrigger(
+    [
       { EventType: 12, EventId: -1, IsPlayed: false, Timestamp: now },
       { EventType: 0, EventId: -1, IsPlayed: false, Timestamp: now, Name: 'helloSequence', Input: null, Version: '' },
     ],
-    input: null,
-    instanceId: 'instance-1',
-    isReplaying: false,
-    parentInstanceId: null,
-    upperSchemaVersion: 1,
-    upperSchemaVersionNew: 2,
-    longRunningTimerIntervalDuration: '3.00:00:00',
-    maximumShortTimerDuration: '6.00:00:00',
-    defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
-  };
+    { instanceId: 'instance-1', inputJson: null, isReplaying: false, parentInstanceId: null },
+  );
   const episode = await app.invoker.invoke('helloSequence', { json: JSON.stringify(payload) });
   assert.equal(episode.ok, true);
   const state = JSON.parse((episode.ok && episode.returnValue?.json) || '{}') as {
