@@ -1,9 +1,8 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
-
 import * as apiAuthOverhead from './api-auth-overhead.js';
-import * as computeBoot from './compute-boot.js';
 import * as azuriteDurableWrites from './azurite-durable-writes.js';
+import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
 import * as schedulingPass from './scheduling-pass.js';
 
