@@ -61,7 +61,7 @@ export class Agent {
       ...(config.identityClientId ? { identityClientId: config.identityClientId } : {}),
     };
     this.events = new EventChannel(new StorageQueue(auth, config.queueEndpoint, NODE_EVENTS_QUEUE), node);
-    this.tasks = new TaskRunner(this.ctx, this.events);
+    this.tasks = new TaskRunner(this.ctx, this.events, { bootId: this.bootId, gpus: identity.gpus });
     const commandQueue = new StorageQueue(
       auth,
       config.queueEndpoint,

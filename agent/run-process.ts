@@ -11,10 +11,19 @@ export function spawnBash(
   commandLine: string,
   options: { cwd: string; env: NodeJS.ProcessEnv; stdoutPath: string; stderrPath: string },
 ): ChildProcess {
+  return spawnLogged('bash', ['-c', commandLine], options);
+}
+
+/** Any program, detached in its own process group, stdout/stderr appended to files. */
+export function spawnLogged(
+  file: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; stdoutPath: string; stderrPath: string },
+): ChildProcess {
   const out = openSync(options.stdoutPath, 'a');
   const err = openSync(options.stderrPath, 'a');
   try {
-    return spawn('bash', ['-c', commandLine], {
+    return spawn(file, args, {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', out, err],

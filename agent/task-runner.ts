@@ -3,10 +3,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type { AgentCommand } from '../shared/domain/agent-protocol.js';
 import type { EventChannel } from './channel.js';
+import { containerEngineProblem, containerName, dockerRunArgs, killContainer, registryLogin } from './container.js';
 import { errorText, log } from './log.js';
 import { LogShipper } from './log-shipper.js';
 import type { MountContext } from './mounts/mount-context.js';
-import { groupAlive, killGroup, processStartTime, spawnBash, waitForExit } from './run-process.js';
+import { groupAlive, killGroup, processStartTime, spawnBash, spawnLogged, waitForExit } from './run-process.js';
 import { resolveNodePath, taskEnvironment } from './task-env.js';
 
 type RunTask = Extract<AgentCommand, { kind: 'runTask' }>;
@@ -18,6 +19,18 @@ interface Running {
   ref: TaskRef;
   child: ChildProcess;
   exited: Promise<void>;
+  /** The Docker container of a containerSettings task: killing the docker CLI does not stop it. */
+  container?: string;
+}
+
+/** A task that cannot start: reported as taskExited with this Batch AI error. */
+class StartError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const keyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}\n${r.taskId}`;
@@ -34,6 +47,7 @@ export class TaskRunner {
   constructor(
     private readonly ctx: MountContext,
     private readonly events: EventChannel,
+    private readonly node: { bootId: string; gpus: number },
   ) {}
 
   list(): TaskRef[] {
@@ -48,6 +62,7 @@ export class TaskRunner {
     }
     let child: ChildProcess;
     let shipper: LogShipper | undefined;
+    let container: string | undefined;
     try {
       const env = taskEnvironment(
         this.ctx.env,
@@ -74,20 +89,61 @@ export class TaskRunner {
       const stderrPath = join(outDir, `stderr${suffix}.txt`);
       await writeFile(stdoutPath, '', { flag: 'a' });
       await writeFile(stderrPath, '', { flag: 'a' });
-      shipper = LogShipper.forFiles([stdoutPath, stderrPath], this.ctx.blobMounts);
-      child = spawnBash(command.commandLine, { cwd, env, stdoutPath, stderrPath });
+      const output = { cwd, env, stdoutPath, stderrPath };
+      if (command.container) {
+        const spec = command.container;
+        const problem = await containerEngineProblem();
+        if (problem) {
+          throw new StartError(
+            'ContainerEngineUnavailable',
+            `The job runs in container image ${spec.image}, but this node has no usable container engine (${problem}).`,
+          );
+        }
+        if (spec.password) {
+          const loginProblem = await registryLogin(spec, this.ctx.open(spec.password));
+          if (loginProblem) {
+            throw new StartError(
+              'ContainerRegistryLoginFailed',
+              `Logging in to registry ${spec.serverUrl ?? 'docker.io'} as ${spec.username ?? ''} failed: ${loginProblem}`,
+            );
+          }
+        }
+        container = containerName(ref, this.node.bootId);
+        const envNames = new Set([
+          ...Object.keys(env).filter((n) => n.startsWith('AZ_BATCHAI_')),
+          ...command.environmentVariables.map((v) => v.name),
+          ...command.secrets.map((s) => s.name),
+        ]);
+        const args = dockerRunArgs({
+          spec,
+          name: container,
+          cwd,
+          binds: [this.ctx.paths.mountRoot, this.ctx.paths.jobTempRoot, cwd, outDir],
+          envNames: [...envNames],
+          gpus: this.node.gpus,
+          commandLine: command.commandLine,
+        });
+        shipper = LogShipper.forFiles([stdoutPath, stderrPath], this.ctx.blobMounts);
+        child = spawnLogged('docker', args, output);
+      } else {
+        shipper = LogShipper.forFiles([stdoutPath, stderrPath], this.ctx.blobMounts);
+        child = spawnBash(command.commandLine, output);
+      }
     } catch (err) {
       this.events.emit({
         kind: 'taskExited',
         ...ref,
         exitCode: null,
         signal: null,
-        error: { code: 'TaskFailedToStart', message: `The task could not be started: ${errorText(err)}` },
+        error:
+          err instanceof StartError
+            ? { code: err.code, message: err.message }
+            : { code: 'TaskFailedToStart', message: `The task could not be started: ${errorText(err)}` },
       });
       return;
     }
     const exit = waitForExit(child);
-    const entry: Running = { ref, child, exited: Promise.resolve() };
+    const entry: Running = { ref, child, exited: Promise.resolve(), ...(container ? { container } : {}) };
     this.running.set(keyOf(ref), entry);
     shipper?.start();
     await this.recordGroups();
@@ -124,6 +180,7 @@ export class TaskRunner {
   }
 
   private async terminate(entry: Running): Promise<void> {
+    if (entry.container) killContainer(entry.container);
     killGroup(entry.child.pid, 'SIGTERM');
     const timer = setTimeout(() => killGroup(entry.child.pid, 'SIGKILL'), KILL_GRACE_MS);
     await entry.exited;

@@ -89,8 +89,12 @@ const command: Rule = {
         secrets: { array: secret },
         stdOutErrDirectory: 'string',
         files: { array: { object: { path: 'string', content: 'string' } } },
+        container: {
+          object: { image: 'string', serverUrl: 'string', username: 'string', password: sealed, shmSize: 'string' },
+          optional: ['serverUrl', 'username', 'password', 'shmSize'],
+        },
       },
-      optional: ['files'],
+      optional: ['files', 'container'],
     },
     killTask: { object: { ...base, ...taskRef } },
   },

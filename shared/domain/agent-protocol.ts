@@ -172,6 +172,18 @@ export type MountSpec = z.infer<typeof mountSpecSchema>;
 export const environmentVariableSpecSchema = z.strictObject({ name: z.string(), value: z.string() });
 export const secretSpecSchema = z.strictObject({ name: z.string(), value: sealedForNodeSchema });
 
+/** A job's containerSettings as the agent runs them: the registry password sealed for the node. */
+export const containerSpecSchema = z.strictObject({
+  image: z.string(),
+  /** Registry server (absent: Docker Hub). */
+  serverUrl: z.string().optional(),
+  username: z.string().optional(),
+  password: sealedForNodeSchema.optional(),
+  /** Docker's --shm-size (e.g. '2g'). */
+  shmSize: z.string().optional(),
+});
+export type ContainerSpec = z.infer<typeof containerSpecSchema>;
+
 const commandBase = {
   v: z.literal(AGENT_PROTOCOL_VERSION),
   /** The boot this command is for; an agent drops commands addressed to another boot. */
@@ -215,6 +227,12 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
     stdOutErrDirectory: z.string(),
     /** Extra files the task needs before it starts (e.g. the MPI host file), relative to the job's temp dir. */
     files: z.array(z.strictObject({ path: z.string(), content: z.string() })).default([]),
+    /**
+     * Run the command line inside this container (the job's containerSettings) instead of on the host. A node
+     * without a container engine reports taskExited with error ContainerEngineUnavailable. Added after v1 shipped:
+     * optional, so older senders and agents are unaffected.
+     */
+    container: containerSpecSchema.optional(),
   }),
   z.strictObject({
     ...commandBase,

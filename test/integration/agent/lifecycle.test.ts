@@ -2,6 +2,7 @@
 // bad messages), tasks (runTask / killTask), setup tasks with variables and sealed secrets, and its lifecycle
 // (SIGTERM, parent death).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -256,3 +257,39 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+test('a containerSettings task on a node without a container engine fails to start with the reason', async () => {
+  // This machine has the docker CLI but no daemon; what the agent says must match what docker says here.
+  const engine = await new Promise<string | undefined>((resolve) =>
+    execFile('docker', ['version', '--format', '{{.Server.Version}}'], (err, _o, stderr) =>
+      resolve(err ? stderr.trim() || err.message : undefined),
+    ),
+  );
+  const agent = await h.startAgent();
+  const reg = await agent.registered();
+  await h.send(
+    agent,
+    command(reg, {
+      kind: 'runTask',
+      jobId: 'in-container',
+      attempt: 1,
+      taskId: '0',
+      commandLine: 'true',
+      workingDirectory: '/wd',
+      environmentVariables: [],
+      secrets: [],
+      stdOutErrDirectory: '/out',
+      files: [],
+      container: { image: 'batchai/never-pulled:1.0', shmSize: '1g' },
+    }),
+  );
+  const exited = await agent.event('taskExited', (e) => e.jobId === 'in-container', 60_000);
+  if (engine === undefined) {
+    assert.notEqual(exited.error?.code, 'ContainerEngineUnavailable', 'docker works here, so the agent must try it');
+  } else {
+    assert.equal(exited.error?.code, 'ContainerEngineUnavailable');
+    assert.match(exited.error?.message ?? '', /container image batchai\/never-pulled:1\.0/);
+    assert.match(exited.error?.message ?? '', /no usable container engine/);
+    assert.ok(!agent.events().some((e) => e.kind === 'taskStarted' && e.jobId === 'in-container'));
+  }
+});

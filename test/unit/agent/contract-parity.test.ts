@@ -65,6 +65,7 @@ const valid: object[] = [
     secrets: [{ name: 'S', value: sealed }],
     stdOutErrDirectory: '/o',
     files: [{ path: 'hostfile', content: 'h' }],
+    container: { image: 'pytorch/pytorch:1.0', serverUrl: 'r.io', username: 'u', password: sealed, shmSize: '2g' },
   },
   {
     ...base,
