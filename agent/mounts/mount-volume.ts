@@ -28,6 +28,9 @@ export async function mountVolume(spec: MountSpec, ctx: MountContext): Promise<s
   if (!spec.relativeMountPath || isAbsolute(spec.relativeMountPath) || rel === '.' || rel.startsWith('..')) {
     fail(`relativeMountPath "${spec.relativeMountPath}" must be a path inside $AZ_BATCHAI_MOUNT_ROOT`);
   }
+  // A new setup of this boot mounting at the same path replaces the earlier mount's sync.
+  ctx.blobMounts.get(mountPath)?.sync?.stop();
+  ctx.blobMounts.delete(mountPath);
   if (spec.kind === 'unmanaged') {
     await mkdir(mountPath, { recursive: true });
     const r = await runUnmanagedMount(spec.mountCommand, ctx.env, ctx.paths.mountRoot);
