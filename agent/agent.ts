@@ -67,11 +67,20 @@ export class Agent {
       config.queueEndpoint,
       nodeCommandQueueName(config.scaleSetName, identity.instanceId),
     );
-    this.commands = new CommandLoop(commandQueue, this.bootId, {
-      setup: (c) => this.onSetup(c),
-      runTask: (c) => this.tasks.run(c),
-      killTask: (c) => this.tasks.kill(c),
-    });
+    this.commands = new CommandLoop(
+      commandQueue,
+      this.bootId,
+      {
+        setup: (c) => this.onSetup(c),
+        runTask: (c) => this.tasks.run(c),
+        killTask: (c) => this.tasks.kill(c),
+      },
+      {
+        // After an outage the app may have given this node up for lost: register again with the full state.
+        outageMs: config.heartbeatIntervalMs,
+        handler: () => this.register(),
+      },
+    );
     this.commandQueue = commandQueue;
   }
 
