@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import type { AgentCommand } from '../shared/domain/agent-protocol.js';
 import type { EventChannel } from './channel.js';
 import { containerEngineProblem, containerName, dockerRunArgs, killContainer, registryLogin } from './container.js';
@@ -71,11 +71,15 @@ export class TaskRunner {
         command.secrets,
         this.ctx.open,
       );
-      const cwd = resolveNodePath(command.workingDirectory, env, this.ctx.paths);
-      const outDir = resolveNodePath(command.stdOutErrDirectory, env, this.ctx.paths);
+      // Relative paths are relative to the job's temporary directory (or the root of all of them).
+      const jobTemp = env.AZ_BATCHAI_JOB_TEMP
+        ? resolveNodePath(env.AZ_BATCHAI_JOB_TEMP, env, this.ctx.paths)
+        : this.ctx.paths.jobTempRoot;
+      const cwd = resolve(jobTemp, resolveNodePath(command.workingDirectory, env, this.ctx.paths));
+      const outDir = resolve(jobTemp, resolveNodePath(command.stdOutErrDirectory, env, this.ctx.paths));
       await mkdir(cwd, { recursive: true });
       await mkdir(outDir, { recursive: true });
-      const tempDir = env.AZ_BATCHAI_JOB_TEMP ? resolveNodePath(env.AZ_BATCHAI_JOB_TEMP, env, this.ctx.paths) : cwd;
+      const tempDir = env.AZ_BATCHAI_JOB_TEMP ? jobTemp : cwd;
       for (const file of command.files) {
         const rel = normalize(file.path);
         if (isAbsolute(rel) || rel.startsWith('..'))

@@ -17,6 +17,7 @@ before(async () => {
   container = BlobServiceClient.fromConnectionString(h.connectionString).getContainerClient('data');
   await container.createIfNotExists();
   await container.getBlockBlobClient('input/train.csv').upload('a,b\n1,2\n', 8);
+  await container.getBlockBlobClient('input/odd name & ü #1.txt').upload('odd', 3);
 });
 after(async () => {
   await h?.dispose();
@@ -60,10 +61,22 @@ test('a blob container: its blobs are there at mount, files written on the node 
   await agent.event('setupSucceeded');
   const mount = join(agent.mountRoot, 'bfs');
   assert.equal(await readFile(join(mount, 'input/train.csv'), 'utf8'), 'a,b\n1,2\n');
+  assert.equal(await readFile(join(mount, 'input/odd name & ü #1.txt'), 'utf8'), 'odd');
 
   await mkdir(join(mount, 'outputs'), { recursive: true });
   await writeFile(join(mount, 'outputs/model.txt'), 'weights');
+  await writeFile(join(mount, 'outputs/epoch 1 & ü.ckpt'), Buffer.alloc(3 * 1024 * 1024, 7));
   assert.equal(await waitFor('the file in the container', () => blobText('outputs/model.txt'), 20_000), 'weights');
+  const ckpt = await waitFor(
+    'the checkpoint in the container',
+    () =>
+      container
+        .getBlobClient('outputs/epoch 1 & ü.ckpt')
+        .downloadToBuffer()
+        .catch(() => undefined),
+    20_000,
+  );
+  assert.ok(ckpt.equals(Buffer.alloc(3 * 1024 * 1024, 7)), 'streamed upload is byte for byte');
 
   // A blob written elsewhere (another node) shows up on this node.
   await container.getBlockBlobClient('shared/from-elsewhere.txt').upload('hi', 2);
