@@ -97,7 +97,8 @@ export class CommandLoop {
       log.info('command for another boot dropped', { commandId: command.commandId, kind: command.kind });
       return;
     }
-    if (this.seen.has(command.commandId)) {
+    // A setup is idempotent by its setupId (a finished one is re-reported), so the app may resend it to ask again.
+    if (command.kind !== 'setup' && this.seen.has(command.commandId)) {
       log.info('command already executed', { commandId: command.commandId, kind: command.kind });
       return;
     }

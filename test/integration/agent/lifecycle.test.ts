@@ -324,3 +324,35 @@ test('a storage outage loses no event, and the agent registers again once storag
     'every seq arrived exactly once',
   );
 });
+
+test('an agent killed with SIGKILL (a host crash) takes its tasks with it', async () => {
+  const agent = await h.startAgent();
+  const reg = await agent.registered();
+  await h.send(
+    agent,
+    command(reg, {
+      kind: 'runTask',
+      jobId: 'orphan-candidate',
+      attempt: 1,
+      taskId: '0',
+      commandLine: 'sleep 300 & echo $$ $! > pids; wait',
+      workingDirectory: '/wd-crash',
+      environmentVariables: [],
+      secrets: [],
+      stdOutErrDirectory: '/out-crash',
+      files: [],
+    }),
+  );
+  await agent.event('taskStarted', (e) => e.jobId === 'orphan-candidate');
+  const pids = (
+    await waitFor('the task pids', () => readFile(join(agent.disk, 'wd-crash/pids'), 'utf8').catch(() => undefined))
+  )
+    .trim()
+    .split(' ')
+    .map(Number);
+  assert.equal(pids.length, 2);
+  assert.ok(pids.every(alive));
+  agent.child.kill('SIGKILL');
+  await agent.exited;
+  await waitFor('the task and its child to be gone', () => pids.every((p) => !alive(p)), 15_000);
+});
