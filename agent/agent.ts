@@ -4,6 +4,7 @@ import type { AgentCommand, NodeRef } from '../shared/domain/agent-protocol.js';
 import { NODE_EVENTS_QUEUE, nodeCommandQueueName } from '../shared/domain/agent-wire.js';
 import { EventChannel } from './channel.js';
 import { CommandLoop } from './command-loop.js';
+import { containerEngineProblem } from './container.js';
 import { prepareFileServer } from './file-server-role.js';
 import type { NodeIdentity } from './identity.js';
 import { errorText, log } from './log.js';
@@ -33,6 +34,7 @@ export class Agent {
   private readonly tasks: TaskRunner;
   private setup: { state: SetupState; id?: string; error?: BatchAiError } = { state: 'none' };
   private heartbeat: NodeJS.Timeout | undefined;
+  private containerEngine = false;
   private stopping = false;
 
   constructor(
@@ -104,6 +106,7 @@ export class Agent {
       this.setup = problem ? { state: 'failed' } : { state: 'succeeded' };
       if (problem) log.error('file server export failed', { error: problem });
     }
+    this.containerEngine = (await containerEngineProblem()) === undefined;
     this.register();
     this.heartbeat = setInterval(
       () => this.events.emit({ kind: 'heartbeat', tasks: this.tasks.list() }),
@@ -122,6 +125,7 @@ export class Agent {
       gpus: this.identity.gpus,
       publicKey: this.keys.publicKey,
       agentVersion: AGENT_VERSION,
+      containerEngine: this.containerEngine,
       setup: this.setup.state,
       tasks: this.tasks.list(),
     });

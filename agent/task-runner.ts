@@ -36,10 +36,10 @@ class StartError extends Error {
 const keyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}\n${r.taskId}`;
 
 /**
- * The job processes of this node. Each runs as `bash -c <commandLine>` in its own process group, with its output
- * in stdOutErrDirectory: the master task (taskId "0") writes stdout.txt / stderr.txt as Batch AI did, every other
- * task stdout-<taskId>.txt / stderr-<taskId>.txt, so tasks of several nodes sharing one directory never collide.
- * The process groups are recorded on the disk so the next boot can kill what a crashed agent left behind.
+ * The job processes of this node. Each runs as `bash -c <commandLine>` in its own process group, its output in
+ * stdout.txt / stderr.txt of its stdOutErrDirectory (the app gives every task but the master a directory of its
+ * own, so no two processes write one file). The process groups are recorded on the disk so the next boot can kill
+ * what a crashed agent left behind.
  */
 export class TaskRunner {
   private readonly running = new Map<string, Running>();
@@ -88,9 +88,8 @@ export class TaskRunner {
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, file.content);
       }
-      const suffix = command.taskId === '0' ? '' : `-${command.taskId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-      const stdoutPath = join(outDir, `stdout${suffix}.txt`);
-      const stderrPath = join(outDir, `stderr${suffix}.txt`);
+      const stdoutPath = join(outDir, 'stdout.txt');
+      const stderrPath = join(outDir, 'stderr.txt');
       await writeFile(stdoutPath, '', { flag: 'a' });
       await writeFile(stderrPath, '', { flag: 'a' });
       const output = { cwd, env, stdoutPath, stderrPath };

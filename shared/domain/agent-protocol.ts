@@ -81,6 +81,11 @@ export const agentEventSchema = z.discriminatedUnion('kind', [
     /** X25519 public key, SPKI DER base64: what the app seals this boot's secrets for. */
     publicKey: z.string(),
     agentVersion: z.string(),
+    /**
+     * Whether the node can run containerSettings jobs (a container engine answers). Added after v1 shipped:
+     * optional, absent from older agents (treat absent as unknown).
+     */
+    containerEngine: z.boolean().optional(),
     /** What the node is doing right now: an agent that reconnects re-reports, so no single message is needed. */
     setup: z.enum(['none', 'running', 'succeeded', 'failed']),
     tasks: z.array(z.strictObject({ jobId: z.string(), attempt: z.number().int(), taskId: z.string() })),

@@ -101,8 +101,10 @@ test('runTask runs bash -c with the env, files and output files; killTask kills 
   assert.equal(killed.exitCode, null);
   assert.equal(killed.signal, 'SIGTERM');
   await waitFor('the task child to be gone', () => !alive(childPid), 10_000);
-  // Non-master tasks write per-task names, so tasks of several nodes can share one directory.
-  await readFile(join(agent.disk, 'mnt/batch/tasks/shared/LS_root/jobs/j2/stdouterr/stdout-1.txt'));
+  assert.equal(
+    await readFile(join(agent.disk, 'mnt/batch/tasks/shared/LS_root/jobs/j2/stdouterr/stdout.txt'), 'utf8'),
+    '',
+  );
 });
 
 test('commands for another boot are dropped, a redelivered command runs once, a bad message is dropped', async () => {
@@ -267,6 +269,7 @@ test('a containerSettings task on a node without a container engine fails to sta
   );
   const agent = await h.startAgent();
   const reg = await agent.registered();
+  assert.equal(reg.containerEngine, engine === undefined, 'registered says whether containers can run here');
   await h.send(
     agent,
     command(reg, {
