@@ -59,6 +59,7 @@ export class Agent {
       nodeAuth: auth,
       open: (sealed) => this.keys.open(sealed),
       blobMounts: new Map(),
+      mounted: new Map(),
       env: nodeEnvironment(paths, identity.gpus),
       ...(config.identityClientId ? { identityClientId: config.identityClientId } : {}),
     };
@@ -164,8 +165,14 @@ export class Agent {
     this.commands.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (options.report) this.events.emit({ kind: 'stopping', reason });
-    for (const mount of this.ctx.blobMounts.values()) mount.sync?.stop();
     await Promise.race([this.tasks.killAll(), new Promise((r) => setTimeout(r, 4000))]);
+    // What the tasks wrote on blob mounts goes up before the VM does (bounded: the stop must stay quick).
+    const syncs = [...this.ctx.blobMounts.values()].flatMap((m) => (m.sync ? [m.sync] : []));
+    await Promise.race([
+      Promise.all(syncs.map((s) => s.flush().catch(() => {}))),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
+    for (const sync of syncs) sync.stop();
     if (options.report) await this.events.drained(2000);
   }
 }

@@ -1,12 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
-import type { AgentCommand } from '../shared/domain/agent-protocol.js';
+import type { AgentCommand, MountSpec } from '../shared/domain/agent-protocol.js';
 import type { EventChannel } from './channel.js';
 import { containerEngineProblem, containerName, dockerRunArgs, killContainer, registryLogin } from './container.js';
 import { errorText, log } from './log.js';
 import { LogShipper } from './log-shipper.js';
-import type { MountContext } from './mounts/mount-context.js';
+import { type MountContext, MountError } from './mounts/mount-context.js';
+import { mountVolume, unmountBlob } from './mounts/mount-volume.js';
 import { groupAlive, killGroup, processStartTime, spawnBash, spawnLogged, waitForExit } from './run-process.js';
 import { resolveNodePath, taskEnvironment } from './task-env.js';
 
@@ -28,10 +29,13 @@ class StartError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly details?: Array<{ name: string; value: string }>,
   ) {
     super(message);
   }
 }
+
+const jobKeyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}`;
 
 const keyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}\n${r.taskId}`;
 
@@ -43,6 +47,10 @@ const keyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}\n${r.taskId}`;
  */
 export class TaskRunner {
   private readonly running = new Map<string, Running>();
+  /** The job mounts of each job (jobId + attempt) on this node, released when its last task here ends. */
+  private readonly jobMounts = new Map<string, Set<string>>();
+  /** Mounting and releasing a job's mounts never interleave (a task starting while the previous one ends). */
+  private readonly jobLocks = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly ctx: MountContext,
@@ -75,6 +83,7 @@ export class TaskRunner {
       const jobTemp = env.AZ_BATCHAI_JOB_TEMP
         ? resolveNodePath(env.AZ_BATCHAI_JOB_TEMP, env, this.ctx.paths)
         : this.ctx.paths.jobTempRoot;
+      if (command.mounts?.length) await this.mountForJob(ref, command.mounts, env, jobTemp);
       const cwd = resolve(jobTemp, resolveNodePath(command.workingDirectory, env, this.ctx.paths));
       const outDir = resolve(jobTemp, resolveNodePath(command.stdOutErrDirectory, env, this.ctx.paths));
       await mkdir(cwd, { recursive: true });
@@ -133,6 +142,7 @@ export class TaskRunner {
         child = spawnBash(command.commandLine, output);
       }
     } catch (err) {
+      if (![...this.running.values()].some((r) => jobKeyOf(r.ref) === jobKeyOf(ref))) await this.releaseJob(ref);
       this.events.emit({
         kind: 'taskExited',
         ...ref,
@@ -140,7 +150,7 @@ export class TaskRunner {
         signal: null,
         error:
           err instanceof StartError
-            ? { code: err.code, message: err.message }
+            ? { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
             : { code: 'TaskFailedToStart', message: `The task could not be started: ${errorText(err)}` },
       });
       return;
@@ -156,7 +166,14 @@ export class TaskRunner {
       // Whatever the task left running in its group goes with it, as when a Batch AI task ended.
       killGroup(child.pid, 'SIGKILL');
       await shipper?.finish();
+      // The task's files are closed: what it wrote on blob mounts goes up before its exit is reported.
+      await Promise.all(
+        [...this.ctx.blobMounts.values()].map((m) =>
+          m.sync?.flush().catch((err) => log.warn('flushing a blob mount failed', { error: errorText(err) })),
+        ),
+      );
       this.running.delete(keyOf(ref));
+      if (![...this.running.values()].some((r) => jobKeyOf(r.ref) === jobKeyOf(ref))) await this.releaseJob(ref);
       await this.recordGroups();
       log.info('task exited', { taskId: ref.taskId, exitCode: result.exitCode, signal: result.signal });
       this.events.emit({
@@ -168,6 +185,43 @@ export class TaskRunner {
           ? { error: { code: 'TaskFailedToStart', message: `The task could not be started: ${result.spawnError}` } }
           : {}),
       });
+    });
+  }
+
+  private locked<T>(ref: TaskRef, action: () => Promise<T>): Promise<T> {
+    const key = jobKeyOf(ref);
+    const next = (this.jobLocks.get(key) ?? Promise.resolve()).catch(() => {}).then(action);
+    this.jobLocks.set(key, next);
+    void next.finally(() => this.jobLocks.get(key) === next && this.jobLocks.delete(key)).catch(() => {});
+    return next;
+  }
+
+  private mountForJob(ref: TaskRef, mounts: MountSpec[], env: NodeJS.ProcessEnv, jobTemp: string): Promise<void> {
+    return this.locked(ref, async () => {
+      const root = env.AZ_BATCHAI_JOB_MOUNT_ROOT
+        ? resolve(jobTemp, resolveNodePath(env.AZ_BATCHAI_JOB_MOUNT_ROOT, env, this.ctx.paths))
+        : join(jobTemp, 'mounts');
+      const paths = this.jobMounts.get(jobKeyOf(ref)) ?? new Set<string>();
+      this.jobMounts.set(jobKeyOf(ref), paths);
+      for (const spec of mounts) {
+        try {
+          paths.add(await mountVolume(spec, this.ctx, root));
+        } catch (err) {
+          if (err instanceof MountError) throw new StartError('MountFailed', err.message, err.details);
+          throw new StartError(
+            'MountFailed',
+            `Mounting ${spec.kind} volume ${spec.relativeMountPath} failed: ${errorText(err)}`,
+          );
+        }
+      }
+    });
+  }
+
+  private releaseJob(ref: TaskRef): Promise<void> {
+    return this.locked(ref, async () => {
+      if ([...this.running.values()].some((r) => jobKeyOf(r.ref) === jobKeyOf(ref))) return;
+      for (const path of this.jobMounts.get(jobKeyOf(ref)) ?? []) await unmountBlob(path, this.ctx);
+      this.jobMounts.delete(jobKeyOf(ref));
     });
   }
 

@@ -50,6 +50,20 @@ export class BlobSync {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /**
+   * Uploads every changed file now, without waiting for it to be quiet: called when a task has exited (its files
+   * are closed), so its outputs are in the container before the app hears that the task ended.
+   */
+  async flush(): Promise<void> {
+    while (this.busy) await new Promise((r) => setTimeout(r, 20));
+    this.busy = true;
+    try {
+      await this.push(true);
+    } finally {
+      this.busy = false;
+    }
+  }
+
   exclude(realPath: string): void {
     this.excluded.add(this.rel(realPath));
   }
@@ -116,7 +130,7 @@ export class BlobSync {
     }
   }
 
-  private async push(): Promise<void> {
+  private async push(force = false): Promise<void> {
     const files = await listFiles(this.dir);
     const present = new Set<string>();
     for (const { rel, size, mtimeMs } of files) {
@@ -126,7 +140,7 @@ export class BlobSync {
       if (this.excluded.has(rel)) continue;
       const known = this.known.get(rel);
       if (known && known.size === size && known.mtimeMs === mtimeMs) continue;
-      if (!previous || previous.size !== size || previous.mtimeMs !== mtimeMs) continue; // still changing
+      if (!force && (!previous || previous.size !== size || previous.mtimeMs !== mtimeMs)) continue; // still changing
       const etag = await this.container.uploadFile(rel, { path: join(this.dir, ...rel.split('/')), size });
       this.known.set(rel, { size, mtimeMs, etag });
     }

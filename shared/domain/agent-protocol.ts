@@ -238,6 +238,13 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
      * optional, so older senders and agents are unaffected.
      */
     container: containerSpecSchema.optional(),
+    /**
+     * The job's mountVolumes, mounted under the task's $AZ_BATCHAI_JOB_MOUNT_ROOT before it starts (a failure ends
+     * the task with error MountFailed before it starts). Every task of the job may carry them: a volume already
+     * mounted for the job on this node is reused; when the job's last task on the node ends, its blob mounts are
+     * flushed and released. Added after v1 shipped: optional.
+     */
+    mounts: z.array(mountSpecSchema).optional(),
   }),
   z.strictObject({
     ...commandBase,

@@ -215,3 +215,62 @@ test('a mount that fails reports MountFailed saying what failed and why', async 
   assert.match(e3.message, /exited with 32: mount error\(13\): Permission denied/);
   assert.ok(e3.details?.some((d) => d.name === 'exitCode' && d.value === '32'));
 });
+
+test("a job's mounts come with its tasks: mounted under $AZ_BATCHAI_JOB_MOUNT_ROOT, outputs uploaded before the exit is reported", async () => {
+  const agent = await h.startAgent();
+  const reg = await agent.registered();
+  const storage = h.stack.descriptor.storage;
+  const jobEnv = [
+    { name: 'AZ_BATCHAI_JOB_TEMP', value: '/mnt/batch/tasks/shared/LS_root/jobs/jm' },
+    { name: 'AZ_BATCHAI_JOB_MOUNT_ROOT', value: '$AZ_BATCHAI_JOB_TEMP/mounts' },
+  ];
+  const jobMount = {
+    kind: 'azureBlob' as const,
+    relativeMountPath: 'jobdata',
+    accountName: storage.accountName,
+    containerName: 'data',
+    blobEndpoint: storage.blobEndpoint,
+    accountKey: sealForNode(reg.publicKey, storage.accountKey),
+  };
+  const task = (taskId: string, commandLine: string, mounts: MountSpec[]) =>
+    command(reg, {
+      kind: 'runTask',
+      jobId: 'jm',
+      attempt: 1,
+      taskId,
+      commandLine,
+      workingDirectory: '$AZ_BATCHAI_JOB_TEMP',
+      environmentVariables: jobEnv,
+      secrets: [],
+      stdOutErrDirectory: `$AZ_BATCHAI_JOB_TEMP/stdouterr/${taskId}`,
+      files: [],
+      mounts,
+    });
+  await h.send(
+    agent,
+    task(
+      'master',
+      'cat "$AZ_BATCHAI_JOB_MOUNT_ROOT/jobdata/input/train.csv"; mkdir -p "$AZ_BATCHAI_JOB_MOUNT_ROOT/jobdata/jm-out" && echo result > "$AZ_BATCHAI_JOB_MOUNT_ROOT/jobdata/jm-out/final.txt"',
+      [jobMount],
+    ),
+  );
+  const exited = await agent.event('taskExited', (e) => e.taskId === 'master');
+  assert.equal(exited.exitCode, 0);
+  // No waiting: the agent flushes blob mounts before it reports the exit.
+  assert.equal(await blobText('jm-out/final.txt'), 'result\n');
+  const out = join(agent.disk, 'mnt/batch/tasks/shared/LS_root/jobs/jm/stdouterr/master/stdout.txt');
+  assert.equal(await readFile(out, 'utf8'), 'a,b\n1,2\n');
+
+  await h.send(
+    agent,
+    task('worker-1', 'true', [
+      jobMount,
+      { kind: 'fileServer', relativeMountPath: 'nfs', serverAddress: '10.0.0.7', exportPath: '/missing' },
+    ]),
+  );
+  const failed = await agent.event('taskExited', (e) => e.taskId === 'worker-1');
+  assert.equal(failed.error?.code, 'MountFailed');
+  assert.match(failed.error?.message ?? '', /10\.0\.0\.7 does not export \/missing/);
+  assert.ok(failed.error?.details?.some((d) => d.name === 'mountPath' && d.value.includes('/jobs/jm/mounts/nfs')));
+  assert.ok(!agent.events().some((e) => e.kind === 'taskStarted' && e.taskId === 'worker-1'));
+});

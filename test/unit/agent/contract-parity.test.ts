@@ -66,6 +66,17 @@ const valid: object[] = [
     stdOutErrDirectory: '/o',
     files: [{ path: 'hostfile', content: 'h' }],
     container: { image: 'pytorch/pytorch:1.0', serverUrl: 'r.io', username: 'u', password: sealed, shmSize: '2g' },
+    mounts: [
+      {
+        kind: 'azureBlob',
+        relativeMountPath: 'b',
+        accountName: 'a',
+        containerName: 'c',
+        blobEndpoint: 'http://x',
+        accountKey: sealed,
+      },
+      { kind: 'unmanaged', relativeMountPath: 'u', mountCommand: 'mount x' },
+    ],
   },
   {
     ...base,
