@@ -356,3 +356,27 @@ test('an agent killed with SIGKILL (a host crash) takes its tasks with it', asyn
   await agent.exited;
   await waitFor('the task and its child to be gone', () => pids.every((p) => !alive(p)), 15_000);
 });
+
+test('a command queue that disappears is created again, and commands flow again', async () => {
+  const agent = await h.startAgent();
+  const reg = await agent.registered();
+  const queue = h.queues.getQueueClient(`node-${agent.scaleSet}-0`);
+  await queue.delete();
+  await waitFor('the agent to create its queue again', async () => (await queue.exists()) || undefined, 30_000);
+  await h.send(
+    agent,
+    command(reg, {
+      kind: 'runTask',
+      jobId: 'after-recreate',
+      attempt: 1,
+      taskId: 'master',
+      commandLine: 'true',
+      workingDirectory: '/wd',
+      environmentVariables: [],
+      secrets: [],
+      stdOutErrDirectory: '/out',
+      files: [],
+    }),
+  );
+  assert.equal((await agent.event('taskExited', (e) => e.jobId === 'after-recreate')).exitCode, 0);
+});
