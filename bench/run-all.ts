@@ -1,5 +1,8 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
+
+import * as agentCommandLatency from './agent-command-latency.js';
+import * as agentIdleRss from './agent-idle-rss.js';
 import * as apiAuthOverhead from './api-auth-overhead.js';
 import * as azuriteDurableWrites from './azurite-durable-writes.js';
 import * as computeBoot from './compute-boot.js';
@@ -16,6 +19,8 @@ const BENCHMARKS: Array<{
   { name: 'compute-boot', ...computeBoot },
   { name: 'api-auth-overhead', ...apiAuthOverhead },
   { name: 'azurite-durable-writes', ...azuriteDurableWrites },
+  { name: 'agent-idle-rss', ...agentIdleRss },
+  { name: 'agent-command-latency', ...agentCommandLatency },
 ];
 
 for (const bench of BENCHMARKS) {

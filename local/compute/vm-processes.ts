@@ -64,7 +64,9 @@ export class VmProcesses {
     const fd = openSync(launch.logPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [launch.script, ...launch.args], {
+      // V8's lite mode (no optimizing compiler) keeps an agent that has run many tasks under 60 MB of RSS; an
+      // agent is I/O-bound, so it loses nothing measurable (agent/README.md, bench/agent-idle-rss.ts).
+      child = spawn(process.execPath, ['--lite-mode', launch.script, ...launch.args], {
         cwd: launch.cwd,
         env: launch.env,
         stdio: ['ignore', fd, fd, 'ipc'],
