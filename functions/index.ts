@@ -1,8 +1,10 @@
 import { app } from '@azure/functions';
+import { registerComputeLifecycle } from '../orchestrations/cluster-lifecycle.js';
 import { registerJobLifecycle } from '../orchestrations/job-lifecycle.js';
 import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
 import { appServices } from './dependencies.js';
 import { registerApiRoutes } from './http/register-api.js';
+import { registerAgentEvents } from './queue/handle-agent-event.js';
 import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
 
 // Every entry point of the app, in one list. Triggers translate and hand off; rules live in shared/.
@@ -11,4 +13,6 @@ app.setup({ enableHttpStream: false });
 registerApiRoutes(); // the Batch AI REST API (one function per operation) and its OpenAPI document
 registerQueueSubmissions(); // job-submissions queue
 registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
+registerAgentEvents(); // node-events queue: what node agents report
 registerJobLifecycle(async () => (await appServices()).base); // one orchestration per job
+registerComputeLifecycle(async () => (await appServices()).compute); // one orchestration per cluster / file server

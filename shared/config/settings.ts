@@ -11,7 +11,28 @@ export interface Settings {
     | { kind: 'connectionString'; connectionString: string }
     | { kind: 'identity'; accountName: string; blobEndpoint: string; queueEndpoint: string };
   cosmos: { endpoint: string; key?: string; database: string; caCertPath?: string };
-  compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
+  compute: {
+    armEndpoint: string;
+    subscriptionId: string;
+    resourceGroup: string;
+    location: string;
+    /** CA to trust for a local https ARM endpoint (ARM_CA_CERT_PATH). */
+    caCertPath?: string;
+    /** Poll interval of ARM long-running operations (ARM's Retry-After wins when larger). */
+    pollIntervalMs: number;
+    /** User-assigned managed identity the VMs run as (ARM id and client id), on Azure. */
+    nodeIdentityId?: string;
+    nodeIdentityClientId?: string;
+    /** Where cloud-init fetches the agent package from (a blob URL on Azure; the emulator ignores it). */
+    agentPackageUrl: string;
+  };
+  nodes: {
+    heartbeatIntervalMs: number;
+    /** Autoscale removes a node only after it has been idle this long. */
+    idleGraceMs: number;
+    /** $AZ_BATCHAI_MOUNT_ROOT on the nodes (relative to the VM's disk locally). */
+    mountRoot: string;
+  };
   /** Seals write-only values at rest (a Key Vault reference on Azure; a per-stack random key locally). */
   secretsKey: Buffer;
 }
@@ -35,6 +56,9 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
   BATCHAI_RESOURCE_GROUP: 'batchai-local',
   BATCHAI_LOCATION: 'local',
+  ARM_POLL_INTERVAL_MS: '20',
+  BATCHAI_AGENT_PACKAGE_URL: 'local://agent',
+  BATCHAI_NODE_HEARTBEAT_MS: '5000',
 };
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -50,6 +74,11 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
   BATCHAI_SECRETS_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, { error: 'must be the base64 of 32 random bytes' }),
+  ARM_POLL_INTERVAL_MS: z.string().regex(/^[1-9][0-9]{0,5}$/, { error: 'must be a number of milliseconds' }),
+  BATCHAI_NODE_HEARTBEAT_MS: z
+    .string()
+    .regex(/^[1-9][0-9]{2,6}$/, { error: 'must be a number of milliseconds (≥ 100)' }),
+  BATCHAI_AUTOSCALE_IDLE_GRACE_SECONDS: z.string().regex(/^[0-9]{1,6}$/, { error: 'must be a number of seconds' }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -105,6 +134,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
       resourceGroup: read('BATCHAI_RESOURCE_GROUP', { required: true })!,
       location: read('BATCHAI_LOCATION', { required: true })!,
+      ...(read('ARM_CA_CERT_PATH') ? { caCertPath: read('ARM_CA_CERT_PATH')! } : {}),
+      pollIntervalMs: Number(read('ARM_POLL_INTERVAL_MS', { fallback: '2000' })),
+      ...(read('BATCHAI_NODE_IDENTITY_ID') ? { nodeIdentityId: read('BATCHAI_NODE_IDENTITY_ID')! } : {}),
+      ...(read('BATCHAI_NODE_IDENTITY_CLIENT_ID')
+        ? { nodeIdentityClientId: read('BATCHAI_NODE_IDENTITY_CLIENT_ID')! }
+        : {}),
+      // On Azure the deployment uploads the agent package and sets this; without it VMs boot without an agent.
+      agentPackageUrl: read('BATCHAI_AGENT_PACKAGE_URL', { fallback: '' })!,
+    },
+    nodes: {
+      heartbeatIntervalMs: Number(read('BATCHAI_NODE_HEARTBEAT_MS', { fallback: '30000' })),
+      idleGraceMs: Number(read('BATCHAI_AUTOSCALE_IDLE_GRACE_SECONDS', { fallback: '300' })) * 1000,
+      mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
     },
   };
 }

@@ -1,0 +1,209 @@
+import type { Lifecycles } from '../api/api-deps.js';
+import type { AgentEvent } from '../domain/agent-protocol.js';
+import { scaleSetNameFor } from '../domain/agent-protocol.js';
+import type { ClusterRecord } from '../domain/cluster-view.js';
+import type { FileServerRecord } from '../domain/file-server-view.js';
+import { type NodeRecord, rememberBoot, withNodeState } from '../domain/nodes.js';
+import { parseBatchAiResourceId } from '../domain/resource-id.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import type { NodeStore } from '../stores/node-store.js';
+import type { ResourceStore } from '../stores/resource-store.js';
+import type { NodeCommands } from './node-commands.js';
+import { type MountEndpoints, resolveNodeSetup, SetupResolutionError } from './resolve-node-setup.js';
+
+// Agent events → node records, commands and lifecycle signals. Every event is applied at most once per
+// (bootId, seq): a redelivered or late event changes nothing; events of a boot that was replaced are ignored.
+// Only heartbeats skip the record (a blind upsert of the node's heartbeat document), so they stay cheap.
+
+export interface AgentEventDeps {
+  store: Pick<ResourceStore, 'get'>;
+  nodes: NodeStore;
+  secrets: SecretBox;
+  endpoints: MountEndpoints;
+  commands: NodeCommands;
+  lifecycles: Pick<Lifecycles, 'computeChanged'>;
+  now(): Date;
+}
+
+export type AgentEventOutcome =
+  | { outcome: 'applied'; node: NodeRecord }
+  | { outcome: 'heartbeat' }
+  | { outcome: 'ignored'; reason: string };
+
+interface Owner {
+  kind: 'cluster' | 'fileServer';
+  uid: string;
+  record: ClusterRecord | FileServerRecord;
+}
+
+async function ownerOf(deps: Pick<AgentEventDeps, 'store'>, event: AgentEvent): Promise<Owner | string> {
+  const parsed = parseBatchAiResourceId(event.node.resourceId);
+  if (!parsed.ok || (parsed.value.kind !== 'cluster' && parsed.value.kind !== 'fileServer')) {
+    return `'${event.node.resourceId}' is not a cluster or file server id`;
+  }
+  const stored = await deps.store.get(parsed.value);
+  if (!stored) return `${event.node.resourceId} does not exist (deleted)`;
+  const kind = parsed.value.kind;
+  const record = stored.record as unknown as ClusterRecord | FileServerRecord;
+  const uid = record.uid;
+  if (!uid || scaleSetNameFor(kind, uid) !== event.node.scaleSetName) {
+    return `scale set ${event.node.scaleSetName} belongs to an earlier ${kind} of this name`;
+  }
+  if (record.provisioningState === 'deleting') return `${event.node.resourceId} is being deleted`;
+  return { kind, uid, record };
+}
+
+export async function applyAgentEvent(deps: AgentEventDeps, event: AgentEvent): Promise<AgentEventOutcome> {
+  const { scaleSetName, instanceId, bootId } = event.node;
+  if (event.kind === 'heartbeat') {
+    await deps.nodes.touch(scaleSetName, instanceId, deps.now().toISOString());
+    return { outcome: 'heartbeat' };
+  }
+  const owner = await ownerOf(deps, event);
+  if (typeof owner === 'string') return { outcome: 'ignored', reason: owner };
+  const now = deps.now().toISOString();
+
+  let ignored: string | undefined;
+  const { node, changed } = await deps.nodes.update(scaleSetName, instanceId, (current) => {
+    ignored = undefined;
+    if (current?.pastBootIds?.includes(bootId)) {
+      ignored = `boot ${bootId} was replaced by a later boot`;
+      return undefined;
+    }
+    const sameBoot = current?.bootId === bootId;
+    if (sameBoot && (current?.lastSeq ?? -1) >= event.seq) {
+      ignored = `event ${event.seq} of boot ${bootId} was already applied`;
+      return undefined;
+    }
+    if (event.kind === 'registered') return registeredNode(current, event, owner, now);
+    if (!current || !sameBoot) {
+      ignored = `no registration of boot ${bootId} is known`;
+      return undefined;
+    }
+    return nextNodeState(current, event, now);
+  });
+
+  if (event.kind === 'registered') await deps.nodes.touch(scaleSetName, instanceId, now);
+  // A setup is (re)sent whenever this boot still waits for it, so a send that failed after the record was written
+  // is repeated when the event is redelivered; the agent runs a command id once.
+  if (node && owner.kind === 'cluster' && node.bootId === bootId && node.state === 'preparing' && node.setupId) {
+    await sendSetup(deps, owner.record as ClusterRecord, node);
+  }
+  if (!changed) return { outcome: 'ignored', reason: ignored ?? 'nothing changed' };
+  if (decides(owner, node!)) {
+    await deps.lifecycles.computeChanged({
+      kind: owner.kind,
+      resourceId: event.node.resourceId,
+      uid: owner.uid,
+      operationId: (owner.record as { operationId?: string }).operationId ?? '',
+      reason: `node ${instanceId} ${event.kind}`,
+    });
+  }
+  return { outcome: 'applied', node: node! };
+}
+
+/**
+ * Whether the lifecycle must hear of this node's new state: a file server's node coming up, a node lost or
+ * failed (replace it, show the error), leaving, or idle on an autoscaled cluster (its grace period starts).
+ * A node merely registering or becoming idle on a fixed-size cluster changes no decision (counts are read from
+ * the node records), so 32 nodes booting do not cost 64 reconcile passes.
+ */
+function decides(owner: Owner, node: NodeRecord): boolean {
+  if (owner.kind === 'fileServer') return true;
+  if (node.state === 'unusable' || node.state === 'leaving') return true;
+  return node.state === 'idle' && (owner.record as ClusterRecord).properties.scaleSettings.autoScale !== undefined;
+}
+
+function registeredNode(
+  current: NodeRecord | undefined,
+  event: Extract<AgentEvent, { kind: 'registered' }>,
+  owner: Owner,
+  now: string,
+): NodeRecord {
+  const { node: ref } = event;
+  const newBoot = current?.bootId !== ref.bootId;
+  const base: NodeRecord = current ?? {
+    scaleSetName: ref.scaleSetName,
+    instanceId: ref.instanceId,
+    resourceId: ref.resourceId,
+    state: 'preparing',
+    stateSince: now,
+    createdAt: now,
+  };
+  const registered: NodeRecord = {
+    ...base,
+    vmId: ref.vmId,
+    bootId: ref.bootId,
+    pastBootIds: newBoot ? rememberBoot(current?.pastBootIds, current?.bootId) : (current?.pastBootIds ?? []),
+    lastSeq: event.seq,
+    ipAddress: event.ipAddress,
+    port: event.port,
+    publicKey: event.publicKey,
+    vmSize: event.vmSize,
+    cores: event.cores,
+    gpus: event.gpus,
+  };
+  if (owner.kind === 'fileServer') return withNodeState(registered, 'idle', now);
+  // A new boot starts over: its setup (mounts, setup task) is sent again, for this boot's key.
+  if (newBoot || event.setup === 'none') {
+    return {
+      ...withNodeState({ ...registered, state: 'preparing' }, 'preparing', now),
+      setupId: `setup-${ref.bootId}`,
+    };
+  }
+  if (event.setup === 'succeeded')
+    return withNodeState(registered, registered.state === 'running' ? 'running' : 'idle', now);
+  if (event.setup === 'failed')
+    return registered.state === 'unusable'
+      ? registered
+      : withNodeState(registered, 'unusable', now, { unusableReason: 'setupFailed' });
+  return registered;
+}
+
+function nextNodeState(current: NodeRecord, event: AgentEvent, now: string): NodeRecord | undefined {
+  const seen = { ...current, lastSeq: event.seq };
+  switch (event.kind) {
+    case 'setupSucceeded':
+      if (event.setupId !== current.setupId || current.state !== 'preparing') return seen;
+      return withNodeState(seen, 'idle', now);
+    case 'setupFailed':
+      if (event.setupId !== current.setupId) return seen;
+      return withNodeState(seen, 'unusable', now, { error: event.error, unusableReason: 'setupFailed' });
+    case 'stopping':
+      // Evicted or deallocated under us: the node is lost (replaced). A deletion we asked for is leaving.
+      // A graceful shutdown (the local stack stopping) or a restart keeps the node: its next boot registers.
+      if (event.reason === 'deallocated') return withNodeState(seen, 'unusable', now, { unusableReason: 'lost' });
+      if (event.reason === 'deleted') return withNodeState(seen, 'leaving', now);
+      return seen;
+    case 'taskStarted':
+    case 'taskExited':
+      // Tasks are the job lifecycles' (the jobs issue); the node record only records that the event was seen.
+      return seen;
+    default:
+      return undefined;
+  }
+}
+
+async function sendSetup(deps: AgentEventDeps, cluster: ClusterRecord, node: NodeRecord): Promise<void> {
+  try {
+    const command = await resolveNodeSetup(deps, cluster, {
+      bootId: node.bootId!,
+      publicKey: node.publicKey!,
+      setupId: node.setupId!,
+    });
+    await deps.commands.send(node.scaleSetName, node.instanceId, command);
+  } catch (err) {
+    if (!(err instanceof SetupResolutionError)) throw err;
+    // The setup cannot even be described (e.g. a file server that is not there): the node fails setup, as a
+    // failing mount would, and says why.
+    const now = deps.now().toISOString();
+    await deps.nodes.update(node.scaleSetName, node.instanceId, (current) =>
+      current && current.bootId === node.bootId && current.state === 'preparing'
+        ? withNodeState(current, 'unusable', now, {
+            error: { code: err.code, message: err.message },
+            unusableReason: 'setupFailed',
+          })
+        : undefined,
+    );
+  }
+}
