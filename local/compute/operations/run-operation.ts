@@ -1,0 +1,21 @@
+// Which continuation finishes an operation of each kind: used when an interrupted operation resumes at start.
+import type { Compute } from '../compute.js';
+import type { OperationRecord } from '../store.js';
+import { finishInstancesDelete } from './delete-instances.js';
+import { finishScaleSetDelete } from './delete-scale-set.js';
+import { finishInstanceAction } from './restart-instance.js';
+import { finishScaleSetWrite } from './write-scale-set.js';
+
+export function continuationOf(c: Compute, op: OperationRecord) {
+  switch (op.kind) {
+    case 'writeScaleSet':
+      return finishScaleSetWrite(c, op);
+    case 'deleteScaleSet':
+      return finishScaleSetDelete(c, op);
+    case 'deleteInstances':
+      return finishInstancesDelete(c, op);
+    case 'restartInstance':
+    case 'reimageInstance':
+      return finishInstanceAction(c, op);
+  }
+}
