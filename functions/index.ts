@@ -3,6 +3,7 @@ import { registerComputeLifecycle } from '../orchestrations/cluster-lifecycle.js
 import { registerJobLifecycle } from '../orchestrations/job-lifecycle.js';
 import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
 import { appServices } from './dependencies.js';
+import { registerVmEvents } from './eventgrid/handle-vm-event.js';
 import { registerApiRoutes } from './http/register-api.js';
 import { registerAgentEvents } from './queue/handle-agent-event.js';
 import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
@@ -14,5 +15,6 @@ registerApiRoutes(); // the Batch AI REST API (one function per operation) and i
 registerQueueSubmissions(); // job-submissions queue
 registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
 registerAgentEvents(); // node-events queue: what node agents report
+registerVmEvents(); // VM health events (Event Grid): evictions, host crashes
 registerJobLifecycle(async () => (await appServices()).base); // one orchestration per job
 registerComputeLifecycle(async () => (await appServices()).compute); // one orchestration per cluster / file server

@@ -65,6 +65,8 @@ export async function reconcileCompute(deps: ComputeDeps, input: ComputeLifecycl
   }
 
   const deleting = record.provisioningState === 'deleting';
+  // A resource that failed to provision (its VMs cannot be created) waits to be deleted; retrying would fail again.
+  if (record.provisioningState === 'failed') return { gone: false, steady: true, acted: false };
   const isCluster = input.kind === 'cluster';
   const cluster = isCluster ? (record as ClusterRecord) : undefined;
   const scale = cluster ? cluster.properties.scaleSettings : FILE_SERVER_SCALE;
@@ -122,7 +124,7 @@ export async function reconcileCompute(deps: ComputeDeps, input: ComputeLifecycl
     });
     // A bad image (or a definition ARM refuses) fails the resource; quota and allocation failures are resize
     // errors: the cluster stays usable at the size it has, and the error is shown until a new target succeeds.
-    fatal = kind === 'badImage' && plan.createScaleSet !== undefined;
+    fatal = (kind === 'badImage' || kind === 'badDefinition') && plan.createScaleSet !== undefined;
     failedTarget = target;
   }
 

@@ -3,11 +3,17 @@ import type { BatchAiError } from './resource-states.js';
 // The errors a cluster (or file server) shows in `errors`, with the codes Batch AI (on Azure Batch) used for
 // resize and node failures. One catalogue, so every path reports the same code for the same cause.
 
-export type ClusterErrorKind = 'quota' | 'allocation' | 'badImage' | 'setupFailed' | 'nodeLost';
+export type ClusterErrorKind = 'quota' | 'allocation' | 'badImage' | 'badDefinition' | 'setupFailed' | 'nodeLost';
 
 /** ARM/Compute error codes that mean "not enough core quota". */
-const QUOTA_CODES = new Set(['operationnotallowed', 'quotaexceeded', 'skunotavailable', 'allocationfailed']);
-const IMAGE_CODES = new Set(['imagenotfound', 'platformimagenotfound', 'invalidparameter', 'artifactnotfound']);
+const QUOTA_CODES = new Set(['operationnotallowed', 'quotaexceeded', 'allocationfailed']);
+const IMAGE_CODES = new Set([
+  'imagenotfound',
+  'platformimagenotfound',
+  'artifactnotfound',
+  'osprovisioningclienterror',
+]);
+const DEFINITION_CODES = new Set(['invalidparameter', 'badrequest', 'invalidrequestcontent', 'skunotavailable']);
 
 /** Classifies a compute (ARM) error for the cluster: quota and allocation failures are resize errors. */
 export function classifyComputeError(code: string, message: string): ClusterErrorKind {
@@ -17,7 +23,8 @@ export function classifyComputeError(code: string, message: string): ClusterErro
   if (c === 'allocationfailed' || c === 'zonalallocationfailed' || c === 'overconstrainedallocationrequest') {
     return 'allocation';
   }
-  if (IMAGE_CODES.has(c)) return 'badImage';
+  if (IMAGE_CODES.has(c) || (c === 'invalidparameter' && /image/i.test(message))) return 'badImage';
+  if (DEFINITION_CODES.has(c)) return 'badDefinition';
   return 'allocation';
 }
 
@@ -41,6 +48,12 @@ export function computeClusterError(
       return {
         code: 'InvalidVirtualMachineImage',
         message: 'The virtual machine image of the cluster cannot be used to create VMs.',
+        details,
+      };
+    case 'badDefinition':
+      return {
+        code: 'InvalidClusterConfiguration',
+        message: `VMs cannot be created for this definition: ${input.message}`,
         details,
       };
     case 'allocation':
