@@ -1,12 +1,16 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
+import * as agentIdleRss from './agent-idle-rss.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
 
 const BENCHMARKS: Array<{
   name: string;
   run(): Promise<Record<string, unknown>>;
   writeResults(r: Record<string, unknown>): Promise<void>;
-}> = [{ name: 'durable-hello-sequence', ...durableHelloSequence }];
+}> = [
+  { name: 'durable-hello-sequence', ...durableHelloSequence },
+  { name: 'agent-idle-rss', ...agentIdleRss },
+];
 
 for (const bench of BENCHMARKS) {
   const started = Date.now();

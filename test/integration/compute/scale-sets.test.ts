@@ -48,6 +48,7 @@ before(async () => {
   const configPath = await writeConfig(egDir, {
     subscriptionId: SUB,
     resourceGroup: RG,
+    retryTimeScale: 0.01,
     subscriptions: [{ name: 'vm-events', source: { type: 'topic' }, endpoint: receiver.url('vm-events') }],
   });
   eventGrid = await startEmulator({ dataDir: egDir, configPath, connectionString: UNREACHABLE_STORAGE });
