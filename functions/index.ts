@@ -1,6 +1,8 @@
 import { app } from '@azure/functions';
+import * as df from 'durable-functions';
 import { registerComputeLifecycle } from '../orchestrations/cluster-lifecycle.js';
 import { registerJobLifecycle } from '../orchestrations/job-lifecycle.js';
+import { signalClusterDemand } from '../orchestrations/lifecycles.js';
 import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
 import { appServices } from './dependencies.js';
 import { registerVmEvents } from './eventgrid/handle-vm-event.js';
@@ -16,5 +18,9 @@ registerQueueSubmissions(); // job-submissions queue
 registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
 registerAgentEvents(); // node-events queue: what node agents report
 registerVmEvents(); // VM health events (Event Grid): evictions, host crashes
-registerJobLifecycle(async () => (await appServices()).base); // one orchestration per job
+// one orchestration per job; a finished job may shrink an autoscaled cluster
+registerJobLifecycle(
+  async () => (await appServices()).base,
+  async (jobId, context) => signalClusterDemand(df.getClient(context), (await appServices()).base, jobId),
+);
 registerComputeLifecycle(async () => (await appServices()).compute); // one orchestration per cluster / file server

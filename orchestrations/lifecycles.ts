@@ -1,6 +1,7 @@
 import type { DurableClient } from 'durable-functions';
 import type { ComputeLifecycleInput, Lifecycles } from '../shared/api/api-deps.js';
 import { finishJobTermination, type TransitionDeps } from '../shared/api/job-transitions.js';
+import type { ClusterRecord } from '../shared/domain/cluster-view.js';
 import type { JobRecord } from '../shared/domain/job-view.js';
 import { parseBatchAiResourceIdOf } from '../shared/domain/resource-id.js';
 import { COMPUTE_CHANGED_EVENT, COMPUTE_LIFECYCLE, computeInstanceId } from './cluster-lifecycle.js';
@@ -14,6 +15,29 @@ async function statusOrAbsent(client: DurableClient, instanceId: string) {
     if (/HTTP 404/.test(String((err as Error)?.message))) return undefined;
     throw err;
   }
+}
+
+/**
+ * A job was queued or finished: an autoscaled cluster it targets sizes by queued + running jobs, so its lifecycle
+ * is told (an event to the lifecycle, no shared state). A cluster with fixed size does not care.
+ */
+export async function signalClusterDemand(client: DurableClient, deps: TransitionDeps, jobId: string): Promise<void> {
+  const job = parseBatchAiResourceIdOf('job', jobId);
+  if (!job.ok) return;
+  const stored = await deps.store.get(job.value);
+  const clusterRef = (stored?.record as unknown as JobRecord | undefined)?.properties.cluster?.id;
+  const clusterId = clusterRef ? parseBatchAiResourceIdOf('cluster', clusterRef) : undefined;
+  if (!clusterId?.ok) return;
+  const cluster = await deps.store.get(clusterId.value);
+  const record = cluster?.record as unknown as (ClusterRecord & { operationId?: string }) | undefined;
+  if (!cluster || !record?.uid || !record.properties.scaleSettings.autoScale) return;
+  await durableLifecycles(client, deps).computeChanged({
+    kind: 'cluster',
+    resourceId: cluster.resourceId,
+    uid: record.uid,
+    operationId: record.operationId ?? '',
+    reason: `demand changed (job ${job.value.job})`,
+  });
 }
 
 const isLive = (status: string | undefined) =>
@@ -68,6 +92,7 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
         const now = await statusOrAbsent(client, instanceId);
         if (!now?.instanceId) throw err;
       }
+      await signalClusterDemand(client, deps, input.jobId);
     },
     async terminateJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);
