@@ -163,7 +163,7 @@ async function act(
 ): Promise<void> {
   const { plan, scaleSetName, now } = ctx;
   if (plan.createScaleSet) {
-    for (const instanceId of plan.deleteNodes) await dropNode(deps, scaleSetName, instanceId);
+    await Promise.all(plan.deleteNodes.map((instanceId) => dropNode(deps, scaleSetName, instanceId)));
     await deps.scaleSets.createOrUpdate(
       scaleSetName,
       buildScaleSet(
@@ -174,30 +174,35 @@ async function act(
     return;
   }
   // Going nodes are `leaving` first, so the API shows them leaving while their VMs are deleted.
+  // Node documents are independent (one per node), so they are written concurrently.
   const going = new Set(plan.deleteInstances);
-  for (const node of ctx.nodes) {
-    if (going.has(node.instanceId) && node.state !== 'unusable') {
-      await deps.nodes.update(scaleSetName, node.instanceId, (current) =>
-        current && current.state !== 'leaving' ? withNodeState(current, 'leaving', now) : undefined,
-      );
-    }
-  }
+  await Promise.all(
+    ctx.nodes
+      .filter((node) => going.has(node.instanceId) && node.state !== 'unusable')
+      .map((node) =>
+        deps.nodes.update(scaleSetName, node.instanceId, (current) =>
+          current && current.state !== 'leaving' ? withNodeState(current, 'leaving', now) : undefined,
+        ),
+      ),
+  );
   await deps.scaleSets.deleteInstances(scaleSetName, plan.deleteInstances);
-  for (const instanceId of plan.deleteNodes) await dropNode(deps, scaleSetName, instanceId);
-  for (const instanceId of plan.createNodes) {
-    await deps.nodes.update(scaleSetName, instanceId, (current) =>
-      current
-        ? undefined
-        : {
-            scaleSetName,
-            instanceId,
-            resourceId: ctx.input.resourceId,
-            state: 'preparing',
-            stateSince: now,
-            createdAt: now,
-          },
-    );
-  }
+  await Promise.all(plan.deleteNodes.map((instanceId) => dropNode(deps, scaleSetName, instanceId)));
+  await Promise.all(
+    plan.createNodes.map((instanceId) =>
+      deps.nodes.update(scaleSetName, instanceId, (current) =>
+        current
+          ? undefined
+          : {
+              scaleSetName,
+              instanceId,
+              resourceId: ctx.input.resourceId,
+              state: 'preparing',
+              stateSince: now,
+              createdAt: now,
+            },
+      ),
+    ),
+  );
   if (plan.capacity !== undefined) await deps.scaleSets.setCapacity(scaleSetName, plan.capacity);
 }
 
@@ -257,9 +262,8 @@ async function dropNode(deps: ComputeDeps, scaleSetName: string, instanceId: str
 
 async function removeEverything(deps: ComputeDeps, scaleSetName: string, known?: readonly NodeRecord[]) {
   await deps.scaleSets.delete(scaleSetName);
-  for (const node of known ?? (await deps.nodes.list(scaleSetName))) {
-    await dropNode(deps, scaleSetName, node.instanceId);
-  }
+  const nodes = known ?? (await deps.nodes.list(scaleSetName));
+  await Promise.all(nodes.map((node) => dropNode(deps, scaleSetName, node.instanceId)));
 }
 
 async function writeStatus(

@@ -83,12 +83,14 @@ export async function applyAgentEvent(deps: AgentEventDeps, event: AgentEvent): 
     return nextNodeState(current, event, now);
   });
 
-  if (event.kind === 'registered') await deps.nodes.touch(scaleSetName, instanceId, now);
   // A setup is (re)sent whenever this boot still waits for it, so a send that failed after the record was written
   // is repeated when the event is redelivered; the agent runs a command id once.
-  if (node && owner.kind === 'cluster' && node.bootId === bootId && node.state === 'preparing' && node.setupId) {
-    await sendSetup(deps, owner.record as ClusterRecord, node);
-  }
+  await Promise.all([
+    event.kind === 'registered' ? deps.nodes.touch(scaleSetName, instanceId, now) : undefined,
+    node && owner.kind === 'cluster' && node.bootId === bootId && node.state === 'preparing' && node.setupId
+      ? sendSetup(deps, owner.record as ClusterRecord, node)
+      : undefined,
+  ]);
   if (!changed) return { outcome: 'ignored', reason: ignored ?? 'nothing changed' };
   if (decides(owner, node!)) {
     await deps.lifecycles.computeChanged({
