@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Compute, type ComputeSettings } from './compute.js';
 import { EventOutbox, type EventTarget } from './event-outbox.js';
-import { continuationOf } from './operations/run-operation.js';
+import { handleUnexpectedExit } from './handle-vm-crash.js';
+import { continuationOf } from './operations/continuation-of.js';
+import { resumeAfterRestart } from './run-operation.js';
 import { listen } from './server.js';
 import { SqliteComputeStore } from './sqlite-store.js';
 import { VmProcesses } from './vm-processes.js';
@@ -46,11 +48,13 @@ export async function startComputeEmulator(o: ComputeEmulatorOptions): Promise<R
   const store = new SqliteComputeStore(join(o.dataDir, 'db'));
   const outbox = new EventOutbox(store, o.eventGrid, log);
   let compute: Compute | undefined;
-  const vms = new VmProcesses(log, (exit) => compute?.onUnexpectedExit(exit));
+  const vms = new VmProcesses(log, (exit) => {
+    if (compute) handleUnexpectedExit(compute, exit);
+  });
   compute = new Compute(settings, store, vms, outbox, log);
   const c = compute;
   const { server, port } = await listen(o.port, c, log);
-  c.resume((op) => continuationOf(c, op));
+  resumeAfterRestart(c, (op) => continuationOf(c, op));
   outbox.start();
   log.info(
     { port, bootDelayMs: settings.bootDelayMs, coreQuota: settings.coreQuota, agentScript: settings.agentScript },

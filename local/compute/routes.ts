@@ -4,19 +4,22 @@ import { armErrorResponse, armErrors } from './arm-errors.js';
 import type { Compute } from './compute.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 import { createOrUpdateScaleSet } from './operations/create-or-update-scale-set.js';
+import { deallocateInstance } from './operations/deallocate-instance.js';
 import { deleteInstance, deleteInstancesAction } from './operations/delete-instances.js';
 import { deleteScaleSet } from './operations/delete-scale-set.js';
-import { getInstance } from './operations/get-instance.js';
+import { getInstance, getInstanceView } from './operations/get-instance.js';
 import { getOperation } from './operations/get-operation.js';
 import { getScaleSet } from './operations/get-scale-set.js';
 import { injectFault } from './operations/inject-fault.js';
+import { listEvents } from './operations/list-events.js';
 import { listInstances } from './operations/list-instances.js';
 import { listScaleSets } from './operations/list-scale-sets.js';
-import { listEvents, listVms } from './operations/list-vms.js';
+import { listVms } from './operations/list-vms.js';
 import { reimageInstance } from './operations/reimage-instance.js';
 import { restartInstance } from './operations/restart-instance.js';
 import type { RouteParams } from './operations/scale-set-lookup.js';
 import { simulateEviction } from './operations/simulate-eviction.js';
+import { startInstance } from './operations/start-instance.js';
 import { updateScaleSet } from './operations/update-scale-set.js';
 
 /**
@@ -90,6 +93,12 @@ export const ROUTES: Route[] = [
     handle: (c, req, m) => getInstance(c, req, params(m)),
   },
   {
+    method: 'GET',
+    path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/instanceView`),
+    arm: true,
+    handle: (c, _req, m) => getInstanceView(c, params(m)),
+  },
+  {
     method: 'DELETE',
     path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}`),
     arm: true,
@@ -106,6 +115,18 @@ export const ROUTES: Route[] = [
     path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/reimage`),
     arm: true,
     handle: (c, req, m) => reimageInstance(c, req, params(m)),
+  },
+  {
+    method: 'POST',
+    path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/start`),
+    arm: true,
+    handle: (c, req, m) => startInstance(c, req, params(m)),
+  },
+  {
+    method: 'POST',
+    path: re(`${VMSS}/${SEG}/virtualMachines/${SEG}/deallocate`),
+    arm: true,
+    handle: (c, req, m) => deallocateInstance(c, req, params(m)),
   },
   {
     method: 'POST',

@@ -103,15 +103,31 @@ export function mergePatch(target: Json, patch: Json): Json {
   return out;
 }
 
-/** The model without write-only secrets: an admin password is never stored, nor returned. */
+/**
+ * The model without write-only secrets: an admin password and extensions' protectedSettings are never stored, nor
+ * returned (the emulator runs no extension, and nothing it keeps may hold a secret in clear).
+ */
 export function withoutSecrets(model: Json): Json {
   const properties = isObject(model.properties) ? model.properties : undefined;
   const profile =
     properties && isObject(properties.virtualMachineProfile) ? properties.virtualMachineProfile : undefined;
-  const osProfile = profile && isObject(profile.osProfile) ? profile.osProfile : undefined;
-  if (!osProfile || osProfile.adminPassword === undefined) return model;
-  const { adminPassword: _secret, ...rest } = osProfile;
-  return mergeReplace(model, ['properties', 'virtualMachineProfile', 'osProfile'], rest);
+  if (!profile) return model;
+  let out = model;
+  const osProfile = isObject(profile.osProfile) ? profile.osProfile : undefined;
+  if (osProfile && osProfile.adminPassword !== undefined) {
+    const { adminPassword: _secret, ...rest } = osProfile;
+    out = mergeReplace(out, ['properties', 'virtualMachineProfile', 'osProfile'], rest);
+  }
+  const extensionProfile = isObject(profile.extensionProfile) ? profile.extensionProfile : undefined;
+  if (extensionProfile && Array.isArray(extensionProfile.extensions)) {
+    const extensions = extensionProfile.extensions.map((e: unknown) => {
+      if (!isObject(e) || !isObject(e.properties) || e.properties.protectedSettings === undefined) return e;
+      const { protectedSettings: _p, ...rest } = e.properties;
+      return { ...e, properties: rest };
+    });
+    out = mergeReplace(out, ['properties', 'virtualMachineProfile', 'extensionProfile', 'extensions'], extensions);
+  }
+  return out;
 }
 
 function mergeReplace(obj: Json, path: string[], value: unknown): Json {

@@ -48,7 +48,9 @@ export type OperationKind =
   | 'deleteScaleSet'
   | 'deleteInstances'
   | 'restartInstance'
-  | 'reimageInstance';
+  | 'reimageInstance'
+  | 'startInstance'
+  | 'deallocateInstance';
 
 export interface OperationRecord {
   id: string;

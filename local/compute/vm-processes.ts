@@ -2,7 +2,7 @@
 // exits when the emulator dies (no orphans). It only starts, stops, freezes and kills processes and reports exits
 // it did not ask for; what a VM *is* (records, events, disks) is the emulator's business.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 
@@ -28,6 +28,25 @@ interface Vm {
   expectExit: boolean;
   exited: Promise<void>;
   frozen: boolean;
+}
+
+/** The process state letter from /proc (Linux); undefined where there is no /proc or no such process. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2);
+  } catch {
+    return undefined;
+  }
+}
+
+async function untilState(pid: number, ok: (state: string) => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = procState(pid);
+    if (state === undefined || ok(state) || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 export class VmProcesses {
@@ -112,18 +131,21 @@ export class VmProcesses {
     await vm.exited;
   }
 
-  freeze(key: string): boolean {
+  /** SIGSTOP; resolves once the kernel reports the process stopped (signals are delivered asynchronously). */
+  async freeze(key: string): Promise<boolean> {
     const vm = this.vms.get(key);
     if (!vm) return false;
     vm.frozen = vm.child.kill('SIGSTOP') || vm.frozen;
+    if (vm.frozen && vm.child.pid) await untilState(vm.child.pid, (s) => s === 'T' || s === 't');
     return vm.frozen;
   }
 
-  thaw(key: string): boolean {
+  async thaw(key: string): Promise<boolean> {
     const vm = this.vms.get(key);
     if (!vm) return false;
     vm.child.kill('SIGCONT');
     vm.frozen = false;
+    if (vm.child.pid) await untilState(vm.child.pid, (s) => s !== 'T' && s !== 't');
     return true;
   }
 

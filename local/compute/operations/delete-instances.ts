@@ -5,6 +5,8 @@ import { armErrorResponse, armErrors } from '../arm-errors.js';
 import { instanceResourceId, scaleSetId } from '../arm-ids.js';
 import type { Compute } from '../compute.js';
 import { type HttpRequest, type HttpResponse, parseJsonBody } from '../http-types.js';
+import { removeVm } from '../remove-vm.js';
+import { lroHeaders, newOperation, runOperation } from '../run-operation.js';
 import type { OperationRecord, ScaleSetRecord } from '../store.js';
 import { findScaleSet, parseInstanceId, type RouteParams } from './scale-set-lookup.js';
 
@@ -58,7 +60,7 @@ function startDelete(
   ids: number[],
   event: Pick<OperationRecord['event'], 'kind' | 'resourceUri' | 'operationName'>,
 ): HttpResponse {
-  const op = c.newOperation(ss, 'deleteInstances', req, event, ids);
+  const op = newOperation(c, ss, 'deleteInstances', req, event, ids);
   c.store.transaction(() => {
     let removed = 0;
     for (const id of ids) {
@@ -70,15 +72,15 @@ function startDelete(
     c.store.putScaleSet({ ...ss, sku: { ...ss.sku, capacity: Math.max(0, ss.sku.capacity - removed) } });
     c.store.putOperation(op);
   });
-  c.launch(op, ss.resourceGroup, finishInstancesDelete(c, op));
-  return { statusCode: 202, headers: c.lroHeaders(req, op, true) };
+  runOperation(c, op, ss.resourceGroup, finishInstancesDelete(c, op));
+  return { statusCode: 202, headers: lroHeaders(c, req, op, true) };
 }
 
 export function finishInstancesDelete(c: Compute, op: OperationRecord) {
   return async () => {
     const ss = c.store.getScaleSet(op.scaleSetKey);
     if (!ss) return undefined;
-    await Promise.all(op.instanceIds.map((id) => c.remove(ss, id)));
+    await Promise.all(op.instanceIds.map((id) => removeVm(c, ss, id)));
     return undefined;
   };
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { scaleSetId } from '../arm-ids.js';
 import type { Compute } from '../compute.js';
 import { scheduledEventEmitted } from '../events.js';
+import { stopVmNow, wipeDisk } from '../remove-vm.js';
 import { evictionPolicyOf, refOf } from '../scale-set-model.js';
 
 /** The caller holds the VM's serial key. */
@@ -27,10 +28,10 @@ export async function evictNow(c: Compute, scaleSetKeyValue: string, instanceId:
     }),
   ]);
   c.publish();
-  await c.stopNow(ss, instanceId);
+  await stopVmNow(c, ss, instanceId);
   const preempted = c.annotationEvent(ss, inst, 'VirtualMachinePreempted');
   if (evictionPolicyOf(ss) === 'Delete') {
-    await c.wipeDisk(ss, instanceId);
+    await wipeDisk(c, ss, instanceId);
     const unavailable = c.availabilityEvent(ss, inst, inst.availability, 'Unavailable');
     c.store.transaction(() => {
       const fresh = c.store.getScaleSet(ss.key) ?? ss;

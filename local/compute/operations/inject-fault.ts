@@ -7,6 +7,7 @@
 // Answers once the fault has been applied and announced.
 import { armErrorResponse } from '../arm-errors.js';
 import type { Compute } from '../compute.js';
+import { crashVmNow } from '../handle-vm-crash.js';
 import { type HttpRequest, type HttpResponse, json, parseJsonBody } from '../http-types.js';
 import { evictNow } from './evict-instance.js';
 import { vmEntry } from './list-vms.js';
@@ -52,7 +53,7 @@ export async function injectFault(
     case 'hostCrash':
       await c.serial(vmKey, async () => {
         await c.vms.kill(vmKey, true);
-        c.crashedNow(ss.key, id);
+        crashVmNow(c, ss.key, id);
       });
       break;
     case 'killAgent':
@@ -63,13 +64,13 @@ export async function injectFault(
     case 'makeUnavailable':
       await c.serial(vmKey, async () => {
         const fresh = c.store.getInstance(ss.key, id);
-        if (fresh && c.vms.freeze(vmKey)) c.setAvailability(ss, fresh, 'Unavailable');
+        if (fresh && (await c.vms.freeze(vmKey))) c.setAvailability(ss, fresh, 'Unavailable');
       });
       break;
     case 'makeAvailable':
       await c.serial(vmKey, async () => {
         const fresh = c.store.getInstance(ss.key, id);
-        if (fresh && c.vms.thaw(vmKey)) c.setAvailability(ss, fresh, 'Available');
+        if (fresh && (await c.vms.thaw(vmKey))) c.setAvailability(ss, fresh, 'Available');
       });
       break;
   }

@@ -32,15 +32,3 @@ export function listVms(c: Compute): HttpResponse {
   }
   return json(200, { value: vms });
 }
-
-export function listEvents(c: Compute, limit: number): HttpResponse {
-  return json(200, {
-    value: c.store.recentEvents(limit).map((e) => ({
-      seq: e.seq,
-      publishedAt: e.publishedAt === null ? null : new Date(e.publishedAt).toISOString(),
-      attempts: e.attempts,
-      lastError: e.lastError,
-      event: JSON.parse(e.payload) as unknown,
-    })),
-  });
-}

@@ -1,10 +1,10 @@
 // POST …/virtualMachines/{instanceId}/simulateEviction → 204; the eviction follows right away (Azure: within
 // minutes) instead of after Azure's ≥ 30 s notice.
-import { randomUUID } from 'node:crypto';
 import { armErrorResponse, armErrors } from '../arm-errors.js';
 import { instanceResourceId } from '../arm-ids.js';
 import type { Compute } from '../compute.js';
 import type { HttpRequest, HttpResponse } from '../http-types.js';
+import { armEvent, requestOf } from '../run-operation.js';
 import { priorityOf } from '../scale-set-model.js';
 import { evictNow } from './evict-instance.js';
 import { findInstance, type RouteParams } from './scale-set-lookup.js';
@@ -15,16 +15,15 @@ export function simulateEviction(c: Compute, req: HttpRequest, p: RouteParams): 
   const { ss, inst } = found.value;
   if (priorityOf(ss) !== 'Spot') return armErrorResponse(409, armErrors.notSpot());
   c.emit([
-    c.armEvent(
+    armEvent(
+      c,
       {
         subscriptionId: ss.subscriptionId,
         event: {
           kind: 'Action',
           resourceUri: instanceResourceId(p, inst.instanceId),
           operationName: 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/simulateEviction/action',
-          httpMethod: req.method,
-          url: `${req.baseUrl}${req.path}?${req.query.toString()}`,
-          clientRequestId: req.headers['x-ms-client-request-id'] ?? randomUUID(),
+          ...requestOf(req),
         },
       },
       ss.resourceGroup,

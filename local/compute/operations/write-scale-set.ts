@@ -5,9 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { KNOWN_VM_SIZES, vmSizeOf } from '../../../shared/domain/vm-sizes.js';
 import { type ArmError, armErrorResponse, armErrors } from '../arm-errors.js';
 import { instanceName, type ScaleSetRef, scaleSetId, scaleSetKey } from '../arm-ids.js';
+import { bootVm } from '../boot-vm.js';
 import type { Compute } from '../compute.js';
 import { type HttpRequest, type HttpResponse, json } from '../http-types.js';
 import { checkCoreQuota, coresInUse } from '../quota.js';
+import { removeVm } from '../remove-vm.js';
+import { armEvent, lroHeaders, newOperation, requestOf, runOperation } from '../run-operation.js';
 import { scaleSetView, withoutSecrets } from '../scale-set-model.js';
 import type { InstanceRecord, OperationRecord, ScaleSetRecord } from '../store.js';
 import { conflict } from './scale-set-lookup.js';
@@ -32,15 +35,15 @@ export function writeScaleSet(
   const reject = (status: number, error: ArmError): HttpResponse => {
     // ARM announces a rejected write too.
     c.emit([
-      c.armEvent(
+      armEvent(
+        c,
         {
           subscriptionId: ref.subscriptionId,
           event: {
             kind: 'Write',
             resourceUri: scaleSetId(ref),
             operationName: WRITE,
-            httpMethod: req.method,
-            url: `${req.baseUrl}${req.path}?${req.query.toString()}`,
+            ...requestOf(req),
           },
         },
         ref.resourceGroup,
@@ -67,13 +70,18 @@ export function writeScaleSet(
   if (!quota.ok) return reject(409, armErrors.coreQuotaExceeded({ location: next.location, ...quota }));
 
   const now = c.now().toISOString();
+  const model = withoutSecrets(next.model);
+  // A write that only scales (or repeats the same body) leaves the VMs on the latest model.
+  const modelChanged =
+    existing !== undefined &&
+    (existing.sku.name !== next.skuName || JSON.stringify(existing.model) !== JSON.stringify(model));
   const ss: ScaleSetRecord = existing
     ? {
         ...existing,
         sku: { name: next.skuName, tier: next.tier, capacity: next.capacity },
-        model: withoutSecrets(next.model),
+        model,
         provisioningState: 'Updating',
-        modelVersion: existing.modelVersion + 1,
+        modelVersion: modelChanged ? existing.modelVersion + 1 : existing.modelVersion,
       }
     : {
         key: scaleSetKey(ref),
@@ -82,7 +90,7 @@ export function writeScaleSet(
         name: ref.name,
         location: next.location,
         sku: { name: next.skuName, tier: next.tier, capacity: next.capacity },
-        model: withoutSecrets(next.model),
+        model,
         provisioningState: 'Creating',
         uniqueId: randomUUID(),
         timeCreated: now,
@@ -107,7 +115,7 @@ export function writeScaleSet(
     });
   }
   const removed = grow < 0 ? live.slice(grow).map((i) => ({ ...i, provisioningState: 'Deleting' as const })) : [];
-  const op = c.newOperation(ss, 'writeScaleSet', req, {
+  const op = newOperation(c, ss, 'writeScaleSet', req, {
     kind: 'Write',
     resourceUri: scaleSetId(ref),
     operationName: WRITE,
@@ -117,8 +125,8 @@ export function writeScaleSet(
     for (const i of [...created, ...removed]) c.store.putInstance(i);
     c.store.putOperation(op);
   });
-  c.launch(op, ss.resourceGroup, finishScaleSetWrite(c, op));
-  return json(existing ? 200 : 201, scaleSetView(ss), c.lroHeaders(req, op, false));
+  runOperation(c, op, ss.resourceGroup, finishScaleSetWrite(c, op));
+  return json(existing ? 200 : 201, scaleSetView(ss), lroHeaders(c, req, op, false));
 }
 
 /** Boots the VMs being created and removes the ones being deleted; the scale set then reads Succeeded or Failed. */
@@ -128,8 +136,8 @@ export function finishScaleSetWrite(c: Compute, op: OperationRecord): () => Prom
     if (!ss) return undefined;
     const results = await Promise.all(
       c.store.listInstances(ss.key).map(async (i) => {
-        if (i.provisioningState === 'Creating') return c.boot(ss, i.instanceId);
-        if (i.provisioningState === 'Deleting') await c.remove(ss, i.instanceId);
+        if (i.provisioningState === 'Creating') return bootVm(c, ss, i.instanceId);
+        if (i.provisioningState === 'Deleting') await removeVm(c, ss, i.instanceId);
         return undefined;
       }),
     );

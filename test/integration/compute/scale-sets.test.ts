@@ -118,6 +118,12 @@ test('create: every VM is an agent process with its own disk, cloud-init config 
       ['ProvisioningState/succeeded', 'PowerState/running'],
     );
   }
+  const view = await client.virtualMachineScaleSetVMs.getInstanceView(RG, 'pool', '2');
+  assert.deepEqual(
+    view.statuses?.map((s: { code?: string }) => s.code),
+    ['ProvisioningState/succeeded', 'PowerState/running'],
+  );
+  assert.equal(view.computerName, 'pool000002');
   const admin = await adminVms(compute.endpoint, 'pool');
   assert.equal(admin.length, 3);
   const expectedConfig = parseAgentBootstrap(customDataFor('pool'));
@@ -181,6 +187,10 @@ test('lists page with nextLink (by resource group, by subscription, VMs)', async
 test('PATCH capacity scales out with new ids and scales in from the highest ids', async () => {
   const out = await client.virtualMachineScaleSets.update(RG, 'pool', { sku: { capacity: 5 } }, FAST).pollUntilDone();
   assert.equal(out.sku?.capacity, 5);
+  assert.ok(
+    (await instancesOf('pool')).every((v) => v.latestModelApplied),
+    'scaling does not change the model of the VMs already there',
+  );
   assert.deepEqual(
     (await instancesOf('pool')).map((v) => v.instanceId),
     ['0', '1', '2', '3', '4'],
@@ -336,8 +346,20 @@ test('ARM gate: a bearer token and a known api-version are required', async () =
   const noVersion = await fetch(url, { headers: { authorization: 'Bearer t' } });
   assert.equal(noVersion.status, 400);
   assert.equal(((await noVersion.json()) as { error: { code: string } }).error.code, 'MissingApiVersionParameter');
+  const oldVersion = await fetch(`${url}?api-version=2015-06-15`, { headers: { authorization: 'Bearer t' } });
+  assert.equal(oldVersion.status, 400);
+  assert.equal(((await oldVersion.json()) as { error: { code: string } }).error.code, 'NoRegisteredProviderFound');
+  const notBearer = await fetch(`${url}?api-version=2024-07-01`, { headers: { authorization: 'Basic dTpw' } });
+  assert.equal(notBearer.status, 401);
+  const wrongMethod = await fetch(`${url}/virtualMachines?api-version=2024-07-01`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer t' },
+  });
+  assert.equal(wrongMethod.status, 405);
   const ok = await fetch(`${url}?api-version=2024-07-01`, { headers: { authorization: 'Bearer t' } });
   assert.equal(ok.status, 200);
+  const sdkVersion = await fetch(`${url}?api-version=2026-03-01`, { headers: { authorization: 'Bearer whatever' } });
+  assert.equal(sdkVersion.status, 200);
 });
 
 test('simulateEviction: Preempt scheduled event, then the evictionPolicy (Delete removes, Deallocate keeps)', async () => {
@@ -382,6 +404,8 @@ test('simulateEviction: Preempt scheduled event, then the evictionPolicy (Delete
     ),
   );
 
+  const [beforeEviction] = await adminVms(compute.endpoint, 'spot-dea');
+  await waitFor('spot-dea_0 first boot', () => bootsOf(beforeEviction!.disk)[0]);
   await client.virtualMachineScaleSetVMs.simulateEviction(RG, 'spot-dea', '0');
   const deallocated = await waitFor('deallocated', async () => {
     const [vm] = await instancesOf('spot-dea');
@@ -390,7 +414,27 @@ test('simulateEviction: Preempt scheduled event, then the evictionPolicy (Delete
       : undefined;
   });
   assert.equal(deallocated.instanceId, '0');
-  assert.equal((await adminVms(compute.endpoint, 'spot-dea'))[0]?.pid, null);
+  const [deallocatedVm] = await adminVms(compute.endpoint, 'spot-dea');
+  assert.equal(deallocatedVm?.pid, null);
+  await assert.rejects(
+    client.virtualMachineScaleSetVMs.restart(RG, 'spot-dea', '0', FAST).pollUntilDone(),
+    (err: { statusCode?: number; code?: string }) => err.statusCode === 409 && err.code === 'OperationNotAllowed',
+  );
+  // A deallocated VM starts again on its disk.
+  await client.virtualMachineScaleSetVMs.start(RG, 'spot-dea', '0', FAST).pollUntilDone();
+  const [restarted] = await adminVms(compute.endpoint, 'spot-dea');
+  assert.ok(restarted?.pid && processState(restarted.pid));
+  assert.equal(restarted.powerState, 'running');
+  await waitFor('second boot on the kept disk', () => (bootsOf(restarted.disk).length === 2 ? true : undefined));
+  // …and a user deallocation is announced as one.
+  await client.virtualMachineScaleSetVMs.deallocate(RG, 'spot-dea', '0', FAST).pollUntilDone();
+  assert.equal((await adminVms(compute.endpoint, 'spot-dea'))[0]?.powerState, 'deallocated');
+  assert.equal(processState(restarted.pid), undefined);
+  await waitFor('VirtualMachineDeallocationInitiated', () =>
+    eventsFor(vmId('spot-dea', '0'), 'Microsoft.ResourceNotifications.HealthResources.ResourceAnnotated').find(
+      (e) => annotation(e) === 'VirtualMachineDeallocationInitiated',
+    ),
+  );
   await assert.rejects(
     client.virtualMachineScaleSetVMs.simulateEviction(RG, 'pool', '0'),
     (err: { statusCode?: number }) => err.statusCode === 409,
@@ -459,4 +503,6 @@ test('delete scale set: no process and no disk left', async () => {
     () => eventsFor(vmssId('pool'), 'Microsoft.Resources.ResourceDeleteSuccess')[0],
   );
   assert.deepEqual(await adminVms(compute.endpoint), []);
+  // Deleting what is not there succeeds (204), as ARM's DELETE is idempotent.
+  await client.virtualMachineScaleSets.delete(RG, 'never-was', FAST).pollUntilDone();
 });

@@ -1,12 +1,13 @@
 // Which continuation finishes an operation of each kind: used when an interrupted operation resumes at start.
 import type { Compute } from '../compute.js';
+import type { Continuation } from '../run-operation.js';
 import type { OperationRecord } from '../store.js';
 import { finishInstancesDelete } from './delete-instances.js';
 import { finishScaleSetDelete } from './delete-scale-set.js';
-import { finishInstanceAction } from './restart-instance.js';
+import { finishInstanceAction } from './instance-action.js';
 import { finishScaleSetWrite } from './write-scale-set.js';
 
-export function continuationOf(c: Compute, op: OperationRecord) {
+export function continuationOf(c: Compute, op: OperationRecord): Continuation {
   switch (op.kind) {
     case 'writeScaleSet':
       return finishScaleSetWrite(c, op);
@@ -16,6 +17,8 @@ export function continuationOf(c: Compute, op: OperationRecord) {
       return finishInstancesDelete(c, op);
     case 'restartInstance':
     case 'reimageInstance':
+    case 'startInstance':
+    case 'deallocateInstance':
       return finishInstanceAction(c, op);
   }
 }
