@@ -4,6 +4,7 @@ import type { AgentCommand, NodeRef } from '../shared/domain/agent-protocol.js';
 import { NODE_EVENTS_QUEUE, nodeCommandQueueName } from '../shared/domain/agent-wire.js';
 import { EventChannel } from './channel.js';
 import { CommandLoop } from './command-loop.js';
+import { containerEngineProblem } from './container.js';
 import { prepareFileServer } from './file-server-role.js';
 import type { NodeIdentity } from './identity.js';
 import { errorText, log } from './log.js';
@@ -33,6 +34,7 @@ export class Agent {
   private readonly tasks: TaskRunner;
   private setup: { state: SetupState; id?: string; error?: BatchAiError } = { state: 'none' };
   private heartbeat: NodeJS.Timeout | undefined;
+  private containerEngine = false;
   private stopping = false;
 
   constructor(
@@ -57,21 +59,31 @@ export class Agent {
       nodeAuth: auth,
       open: (sealed) => this.keys.open(sealed),
       blobMounts: new Map(),
+      mounted: new Map(),
       env: nodeEnvironment(paths, identity.gpus),
       ...(config.identityClientId ? { identityClientId: config.identityClientId } : {}),
     };
     this.events = new EventChannel(new StorageQueue(auth, config.queueEndpoint, NODE_EVENTS_QUEUE), node);
-    this.tasks = new TaskRunner(this.ctx, this.events);
+    this.tasks = new TaskRunner(this.ctx, this.events, { bootId: this.bootId, gpus: identity.gpus });
     const commandQueue = new StorageQueue(
       auth,
       config.queueEndpoint,
       nodeCommandQueueName(config.scaleSetName, identity.instanceId),
     );
-    this.commands = new CommandLoop(commandQueue, this.bootId, {
-      setup: (c) => this.onSetup(c),
-      runTask: (c) => this.tasks.run(c),
-      killTask: (c) => this.tasks.kill(c),
-    });
+    this.commands = new CommandLoop(
+      commandQueue,
+      this.bootId,
+      {
+        setup: (c) => this.onSetup(c),
+        runTask: (c) => this.tasks.run(c),
+        killTask: (c) => this.tasks.kill(c),
+      },
+      {
+        // After an outage the app may have given this node up for lost: register again with the full state.
+        outageMs: config.heartbeatIntervalMs,
+        handler: () => this.register(),
+      },
+    );
     this.commandQueue = commandQueue;
   }
 
@@ -95,6 +107,7 @@ export class Agent {
       this.setup = problem ? { state: 'failed' } : { state: 'succeeded' };
       if (problem) log.error('file server export failed', { error: problem });
     }
+    this.containerEngine = (await containerEngineProblem()) === undefined;
     this.register();
     this.heartbeat = setInterval(
       () => this.events.emit({ kind: 'heartbeat', tasks: this.tasks.list() }),
@@ -113,6 +126,7 @@ export class Agent {
       gpus: this.identity.gpus,
       publicKey: this.keys.publicKey,
       agentVersion: AGENT_VERSION,
+      containerEngine: this.containerEngine,
       setup: this.setup.state,
       tasks: this.tasks.list(),
     });
@@ -151,8 +165,14 @@ export class Agent {
     this.commands.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (options.report) this.events.emit({ kind: 'stopping', reason });
-    for (const mount of this.ctx.blobMounts.values()) mount.sync?.stop();
     await Promise.race([this.tasks.killAll(), new Promise((r) => setTimeout(r, 4000))]);
+    // What the tasks wrote on blob mounts goes up before the VM does (bounded: the stop must stay quick).
+    const syncs = [...this.ctx.blobMounts.values()].flatMap((m) => (m.sync ? [m.sync] : []));
+    await Promise.race([
+      Promise.all(syncs.map((s) => s.flush().catch(() => {}))),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
+    for (const sync of syncs) sync.stop();
     if (options.report) await this.events.drained(2000);
   }
 }

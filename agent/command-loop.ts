@@ -28,18 +28,25 @@ export class CommandLoop {
     private readonly queue: StorageQueue,
     private readonly bootId: string,
     private readonly handlers: CommandHandlers,
+    /** Called when storage answers again after an outage longer than `outageMs`. */
+    private readonly reconnected: { outageMs: number; handler: () => void },
   ) {}
 
   async run(): Promise<void> {
     let idle = 0;
     let failures = 0;
+    let failingSince = 0;
     while (!this.stopped) {
       let messages: ReceivedMessage[] = [];
       try {
         messages = await this.queue.receive(32, VISIBILITY_TIMEOUT_S);
-        if (failures > 0) log.info('command queue reachable again');
+        if (failures > 0) {
+          log.info('command queue reachable again');
+          if (Date.now() - failingSince >= this.reconnected.outageMs) this.reconnected.handler();
+        }
         failures = 0;
       } catch (err) {
+        if (failures === 0) failingSince = Date.now();
         if (failures++ === 0) log.warn('receiving commands failed; retrying', { error: errorText(err) });
         await this.sleep(Math.min(100 * 2 ** failures, 5000));
         continue;
@@ -90,7 +97,8 @@ export class CommandLoop {
       log.info('command for another boot dropped', { commandId: command.commandId, kind: command.kind });
       return;
     }
-    if (this.seen.has(command.commandId)) {
+    // A setup is idempotent by its setupId (a finished one is re-reported), so the app may resend it to ask again.
+    if (command.kind !== 'setup' && this.seen.has(command.commandId)) {
       log.info('command already executed', { commandId: command.commandId, kind: command.kind });
       return;
     }

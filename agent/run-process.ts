@@ -11,15 +11,35 @@ export function spawnBash(
   commandLine: string,
   options: { cwd: string; env: NodeJS.ProcessEnv; stdoutPath: string; stderrPath: string },
 ): ChildProcess {
+  return spawnLogged('bash', ['-c', commandLine], options);
+}
+
+// The group leader starts a watchdog in its own process group, then execs the program (so the program keeps the
+// leader's pid and its exit status is the task's). The watchdog blocks reading fd 3, a socket whose other end only
+// the agent holds: when the agent dies in any way (even SIGKILL, a "host crash"), the read ends and the watchdog
+// kills the whole group, so no task outlives its agent. fd 3 is closed before the program runs.
+const WATCHDOG = '( read -r _ <&3; kill -KILL 0 ) & exec 3<&-; exec "$@"';
+
+/** Any program, detached in its own process group tied to the agent's life, stdout/stderr appended to files. */
+export function spawnLogged(
+  file: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; stdoutPath: string; stderrPath: string },
+): ChildProcess {
   const out = openSync(options.stdoutPath, 'a');
   const err = openSync(options.stderrPath, 'a');
   try {
-    return spawn('bash', ['-c', commandLine], {
+    const child = spawn('bash', ['-c', WATCHDOG, 'batchai-task', file, ...args], {
       cwd: options.cwd,
       env: options.env,
-      stdio: ['ignore', out, err],
+      stdio: ['ignore', out, err, 'pipe'],
       detached: true,
     });
+    // The agent never writes to the lifeline; it must not keep the agent's event loop alive either.
+    const lifeline = child.stdio[3] as (NodeJS.ReadableStream & { unref?: () => void }) | null;
+    lifeline?.on('error', () => {});
+    lifeline?.unref?.();
+    return child;
   } finally {
     closeSync(out);
     closeSync(err);

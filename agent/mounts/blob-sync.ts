@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { errorText, log } from '../log.js';
 import type { BlobContainer } from '../storage/blob.js';
@@ -50,6 +50,20 @@ export class BlobSync {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /**
+   * Uploads every changed file now, without waiting for it to be quiet: called when a task has exited (its files
+   * are closed), so its outputs are in the container before the app hears that the task ended.
+   */
+  async flush(): Promise<void> {
+    while (this.busy) await new Promise((r) => setTimeout(r, 20));
+    this.busy = true;
+    try {
+      await this.push(true);
+    } finally {
+      this.busy = false;
+    }
+  }
+
   exclude(realPath: string): void {
     this.excluded.add(this.rel(realPath));
   }
@@ -99,9 +113,11 @@ export class BlobSync {
       // A local file changed since the last sync is being written here: the local side wins, as with blobfuse.
       if (local && known && (local.size !== known.size || local.mtimeMs !== known.mtimeMs)) continue;
       if (local && !known && local.isFile()) continue;
-      const { body, etag } = await this.container.download(blob.name);
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, body);
+      // Into a temporary name then renamed, so a task never reads half a file.
+      const partial = `${path}.batchai-partial`;
+      const etag = await this.container.downloadTo(blob.name, partial);
+      await rename(partial, path);
       const s = await stat(path);
       this.known.set(blob.name, { size: s.size, mtimeMs: s.mtimeMs, etag: etag || blob.etag });
     }
@@ -114,7 +130,7 @@ export class BlobSync {
     }
   }
 
-  private async push(): Promise<void> {
+  private async push(force = false): Promise<void> {
     const files = await listFiles(this.dir);
     const present = new Set<string>();
     for (const { rel, size, mtimeMs } of files) {
@@ -124,8 +140,8 @@ export class BlobSync {
       if (this.excluded.has(rel)) continue;
       const known = this.known.get(rel);
       if (known && known.size === size && known.mtimeMs === mtimeMs) continue;
-      if (!previous || previous.size !== size || previous.mtimeMs !== mtimeMs) continue; // still changing
-      const etag = await this.container.upload(rel, await readFile(join(this.dir, ...rel.split('/'))));
+      if (!force && (!previous || previous.size !== size || previous.mtimeMs !== mtimeMs)) continue; // still changing
+      const etag = await this.container.uploadFile(rel, { path: join(this.dir, ...rel.split('/')), size });
       this.known.set(rel, { size, mtimeMs, etag });
     }
     for (const rel of [...this.seen.keys()]) if (!present.has(rel)) this.seen.delete(rel);
@@ -145,7 +161,7 @@ async function listFiles(root: string): Promise<Array<{ rel: string; size: numbe
       const path = join(dir, e.name);
       const rel = prefix ? `${prefix}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(path, rel);
-      else if (e.isFile()) {
+      else if (e.isFile() && !e.name.endsWith('.batchai-partial')) {
         const s = await stat(path).catch(() => undefined);
         if (s) out.push({ rel, size: s.size, mtimeMs: s.mtimeMs });
       }

@@ -11,6 +11,8 @@ export interface MountContext {
   open(sealed: SealedForNode): string;
   /** Blob mounts by real mount path: the log shipper writes live logs straight to their containers. */
   blobMounts: Map<string, BlobMount>;
+  /** What is mounted where (real mount path → the spec without its sealed key), so a mount is done once. */
+  mounted: Map<string, string>;
   /** The environment of mount commands (AZ_BATCHAI_MOUNT_ROOT and the node's variables). */
   env: NodeJS.ProcessEnv;
   /** Azure: the client id of the scale set's user-assigned identity (blobfuse2's msi mode). */

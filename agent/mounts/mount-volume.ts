@@ -15,9 +15,29 @@ import { describeMount, type MountContext, MountError } from './mount-context.js
  * container, an Azure Files share and a file-server export are directories under the shared network root, and a
  * mountCommand runs as given. Throws MountError saying what failed and why.
  */
-export async function mountVolume(spec: MountSpec, ctx: MountContext): Promise<string> {
+export async function mountVolume(spec: MountSpec, ctx: MountContext, root = ctx.paths.mountRoot): Promise<string> {
+  const mountPath = join(root, normalize(spec.relativeMountPath));
+  // The same volume already mounted there (a job's second task on this node, a setup sent again): nothing to do.
+  const key = JSON.stringify({ ...spec, accountKey: undefined });
+  if (ctx.mounted.get(mountPath) === key) return mountPath;
+  ctx.mounted.delete(mountPath);
+  await mount(spec, ctx, mountPath);
+  ctx.mounted.set(mountPath, key);
+  return mountPath;
+}
+
+/** Flushes and stops the local sync of a blob mount (a job's mounts when its last task on the node has ended). */
+export async function unmountBlob(mountPath: string, ctx: MountContext): Promise<void> {
+  const mount = ctx.blobMounts.get(mountPath);
+  if (!mount) return;
+  ctx.blobMounts.delete(mountPath);
+  ctx.mounted.delete(mountPath);
+  await mount.sync?.flush();
+  mount.sync?.stop();
+}
+
+async function mount(spec: MountSpec, ctx: MountContext, mountPath: string): Promise<string> {
   const rel = normalize(spec.relativeMountPath);
-  const mountPath = join(ctx.paths.mountRoot, rel);
   const details = describeMount(spec, mountPath);
   const fail = (why: string, extra: Array<{ name: string; value: string }> = []): never => {
     throw new MountError(`Mounting ${details[3]?.value} at ${mountPath} (${spec.kind}) failed: ${why}`, [
@@ -28,6 +48,9 @@ export async function mountVolume(spec: MountSpec, ctx: MountContext): Promise<s
   if (!spec.relativeMountPath || isAbsolute(spec.relativeMountPath) || rel === '.' || rel.startsWith('..')) {
     fail(`relativeMountPath "${spec.relativeMountPath}" must be a path inside $AZ_BATCHAI_MOUNT_ROOT`);
   }
+  // A new setup of this boot mounting at the same path replaces the earlier mount's sync.
+  ctx.blobMounts.get(mountPath)?.sync?.stop();
+  ctx.blobMounts.delete(mountPath);
   if (spec.kind === 'unmanaged') {
     await mkdir(mountPath, { recursive: true });
     const r = await runUnmanagedMount(spec.mountCommand, ctx.env, ctx.paths.mountRoot);

@@ -1,5 +1,5 @@
 import type { StorageAuth } from './credentials.js';
-import { expectStatus, resourceUrl, storageRequest, xmlElements, xmlText } from './rest.js';
+import { expectStatus, type FileBody, resourceUrl, storageRequest, xmlElements, xmlText } from './rest.js';
 
 export interface BlobItem {
   name: string;
@@ -50,15 +50,16 @@ export class BlobContainer {
     return items;
   }
 
-  async download(blob: string): Promise<{ body: Buffer; etag: string }> {
-    const res = expectStatus(await storageRequest(this.auth, 'GET', this.url(blob)), [200], `download ${blob}`);
-    return { body: res.body, etag: String(res.headers.etag ?? '') };
+  /** Downloads a blob into a file (streamed); returns its etag. */
+  async downloadTo(blob: string, path: string): Promise<string> {
+    const res = await storageRequest(this.auth, 'GET', this.url(blob), { sinkPath: path, timeoutMs: 300_000 });
+    return String(expectStatus(res, [200], `download ${blob}`).headers.etag ?? '');
   }
 
-  /** Uploads a whole block blob (the files the sync uploads are small enough for one Put Blob: ≤ 5,000 MiB). */
-  async upload(blob: string, body: Buffer): Promise<string> {
+  /** Uploads a file as one block blob, streamed (Put Blob takes up to 5,000 MiB). */
+  async uploadFile(blob: string, file: FileBody): Promise<string> {
     const res = await storageRequest(this.auth, 'PUT', this.url(blob), {
-      body,
+      body: file,
       headers: { 'x-ms-blob-type': 'BlockBlob', 'content-type': 'application/octet-stream' },
       timeoutMs: 300_000,
     });

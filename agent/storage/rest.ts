@@ -1,5 +1,7 @@
+import { createReadStream, createWriteStream } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { pipeline } from 'node:stream/promises';
 import { type StorageAuth, sharedKeyAuthorization } from './credentials.js';
 
 // One small HTTP client for the Blob and Queue REST APIs. Keep-alive sockets, because the command loop polls
@@ -26,17 +28,30 @@ export class StorageError extends Error {
   }
 }
 
+/** A request body streamed from a file (uploads never hold a whole file in the agent's memory). */
+export interface FileBody {
+  path: string;
+  size: number;
+}
+
 export async function storageRequest(
   auth: StorageAuth,
   method: string,
   url: URL,
-  options: { headers?: Record<string, string>; body?: Buffer | string; timeoutMs?: number } = {},
+  options: {
+    headers?: Record<string, string>;
+    body?: Buffer | string | FileBody;
+    /** Stream a 2xx response body into this file instead of memory (the response's body is then empty). */
+    sinkPath?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<StorageResponse> {
   const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+  const length = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : body.size;
   const headers: Record<string, string> = {
     'x-ms-date': new Date().toUTCString(),
     'x-ms-version': STORAGE_VERSION,
-    'content-length': String(body?.length ?? 0),
+    'content-length': String(length),
   };
   for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v;
   headers['authorization'] =
@@ -49,17 +64,24 @@ export async function storageRequest(
       url,
       { method, headers, agent: https ? httpsAgent : httpAgent, timeout: options.timeoutMs ?? 30_000 },
       (res) => {
+        const status = res.statusCode ?? 0;
+        if (options.sinkPath && status >= 200 && status < 300) {
+          pipeline(res, createWriteStream(options.sinkPath)).then(
+            () => resolve({ status, headers: res.headers, body: Buffer.alloc(0) }),
+            reject,
+          );
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
+        res.on('end', () => resolve({ status, headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out`)));
     req.on('error', reject);
-    req.end(body);
+    if (body === undefined || Buffer.isBuffer(body)) req.end(body);
+    else pipeline(createReadStream(body.path, { start: 0, end: Math.max(0, body.size - 1) }), req).catch(reject);
   });
 }
 

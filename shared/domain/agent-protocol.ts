@@ -81,6 +81,11 @@ export const agentEventSchema = z.discriminatedUnion('kind', [
     /** X25519 public key, SPKI DER base64: what the app seals this boot's secrets for. */
     publicKey: z.string(),
     agentVersion: z.string(),
+    /**
+     * Whether the node can run containerSettings jobs (a container engine answers). Added after v1 shipped:
+     * optional, absent from older agents (treat absent as unknown).
+     */
+    containerEngine: z.boolean().optional(),
     /** What the node is doing right now: an agent that reconnects re-reports, so no single message is needed. */
     setup: z.enum(['none', 'running', 'succeeded', 'failed']),
     tasks: z.array(z.strictObject({ jobId: z.string(), attempt: z.number().int(), taskId: z.string() })),
@@ -172,6 +177,18 @@ export type MountSpec = z.infer<typeof mountSpecSchema>;
 export const environmentVariableSpecSchema = z.strictObject({ name: z.string(), value: z.string() });
 export const secretSpecSchema = z.strictObject({ name: z.string(), value: sealedForNodeSchema });
 
+/** A job's containerSettings as the agent runs them: the registry password sealed for the node. */
+export const containerSpecSchema = z.strictObject({
+  image: z.string(),
+  /** Registry server (absent: Docker Hub). */
+  serverUrl: z.string().optional(),
+  username: z.string().optional(),
+  password: sealedForNodeSchema.optional(),
+  /** Docker's --shm-size (e.g. '2g'). */
+  shmSize: z.string().optional(),
+});
+export type ContainerSpec = z.infer<typeof containerSpecSchema>;
+
 const commandBase = {
   v: z.literal(AGENT_PROTOCOL_VERSION),
   /** The boot this command is for; an agent drops commands addressed to another boot. */
@@ -215,6 +232,19 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
     stdOutErrDirectory: z.string(),
     /** Extra files the task needs before it starts (e.g. the MPI host file), relative to the job's temp dir. */
     files: z.array(z.strictObject({ path: z.string(), content: z.string() })).default([]),
+    /**
+     * Run the command line inside this container (the job's containerSettings) instead of on the host. A node
+     * without a container engine reports taskExited with error ContainerEngineUnavailable. Added after v1 shipped:
+     * optional, so older senders and agents are unaffected.
+     */
+    container: containerSpecSchema.optional(),
+    /**
+     * The job's mountVolumes, mounted under the task's $AZ_BATCHAI_JOB_MOUNT_ROOT before it starts (a failure ends
+     * the task with error MountFailed before it starts). Every task of the job may carry them: a volume already
+     * mounted for the job on this node is reused; when the job's last task on the node ends, its blob mounts are
+     * flushed and released. Added after v1 shipped: optional.
+     */
+    mounts: z.array(mountSpecSchema).optional(),
   }),
   z.strictObject({
     ...commandBase,

@@ -75,8 +75,8 @@ export class AgentHarness {
           await queue.deleteMessage(m.messageId, m.popReceipt);
         }
         if (receivedMessageItems.length === 0) await new Promise((r) => setTimeout(r, 50));
-      } catch (err) {
-        if (this.polling) console.error('event poller:', err);
+      } catch {
+        // Storage restarting (a test may restart it): poll again shortly.
         await new Promise((r) => setTimeout(r, 200));
       }
     }

@@ -17,6 +17,7 @@ before(async () => {
   container = BlobServiceClient.fromConnectionString(h.connectionString).getContainerClient('data');
   await container.createIfNotExists();
   await container.getBlockBlobClient('input/train.csv').upload('a,b\n1,2\n', 8);
+  await container.getBlockBlobClient('input/odd name & ü #1.txt').upload('odd', 3);
 });
 after(async () => {
   await h?.dispose();
@@ -60,10 +61,22 @@ test('a blob container: its blobs are there at mount, files written on the node 
   await agent.event('setupSucceeded');
   const mount = join(agent.mountRoot, 'bfs');
   assert.equal(await readFile(join(mount, 'input/train.csv'), 'utf8'), 'a,b\n1,2\n');
+  assert.equal(await readFile(join(mount, 'input/odd name & ü #1.txt'), 'utf8'), 'odd');
 
   await mkdir(join(mount, 'outputs'), { recursive: true });
   await writeFile(join(mount, 'outputs/model.txt'), 'weights');
+  await writeFile(join(mount, 'outputs/epoch 1 & ü.ckpt'), Buffer.alloc(3 * 1024 * 1024, 7));
   assert.equal(await waitFor('the file in the container', () => blobText('outputs/model.txt'), 20_000), 'weights');
+  const ckpt = await waitFor(
+    'the checkpoint in the container',
+    () =>
+      container
+        .getBlobClient('outputs/epoch 1 & ü.ckpt')
+        .downloadToBuffer()
+        .catch(() => undefined),
+    20_000,
+  );
+  assert.ok(ckpt.equals(Buffer.alloc(3 * 1024 * 1024, 7)), 'streamed upload is byte for byte');
 
   // A blob written elsewhere (another node) shows up on this node.
   await container.getBlockBlobClient('shared/from-elsewhere.txt').upload('hi', 2);
@@ -201,4 +214,63 @@ test('a mount that fails reports MountFailed saying what failed and why', async 
   assert.equal(e3.code, 'MountFailed');
   assert.match(e3.message, /exited with 32: mount error\(13\): Permission denied/);
   assert.ok(e3.details?.some((d) => d.name === 'exitCode' && d.value === '32'));
+});
+
+test("a job's mounts come with its tasks: mounted under $AZ_BATCHAI_JOB_MOUNT_ROOT, outputs uploaded before the exit is reported", async () => {
+  const agent = await h.startAgent();
+  const reg = await agent.registered();
+  const storage = h.stack.descriptor.storage;
+  const jobEnv = [
+    { name: 'AZ_BATCHAI_JOB_TEMP', value: '/mnt/batch/tasks/shared/LS_root/jobs/jm' },
+    { name: 'AZ_BATCHAI_JOB_MOUNT_ROOT', value: '$AZ_BATCHAI_JOB_TEMP/mounts' },
+  ];
+  const jobMount = {
+    kind: 'azureBlob' as const,
+    relativeMountPath: 'jobdata',
+    accountName: storage.accountName,
+    containerName: 'data',
+    blobEndpoint: storage.blobEndpoint,
+    accountKey: sealForNode(reg.publicKey, storage.accountKey),
+  };
+  const task = (taskId: string, commandLine: string, mounts: MountSpec[]) =>
+    command(reg, {
+      kind: 'runTask',
+      jobId: 'jm',
+      attempt: 1,
+      taskId,
+      commandLine,
+      workingDirectory: '$AZ_BATCHAI_JOB_TEMP',
+      environmentVariables: jobEnv,
+      secrets: [],
+      stdOutErrDirectory: `$AZ_BATCHAI_JOB_TEMP/stdouterr/${taskId}`,
+      files: [],
+      mounts,
+    });
+  await h.send(
+    agent,
+    task(
+      'master',
+      'cat "$AZ_BATCHAI_JOB_MOUNT_ROOT/jobdata/input/train.csv"; mkdir -p "$AZ_BATCHAI_JOB_MOUNT_ROOT/jobdata/jm-out" && echo result > "$AZ_BATCHAI_JOB_MOUNT_ROOT/jobdata/jm-out/final.txt"',
+      [jobMount],
+    ),
+  );
+  const exited = await agent.event('taskExited', (e) => e.taskId === 'master');
+  assert.equal(exited.exitCode, 0);
+  // No waiting: the agent flushes blob mounts before it reports the exit.
+  assert.equal(await blobText('jm-out/final.txt'), 'result\n');
+  const out = join(agent.disk, 'mnt/batch/tasks/shared/LS_root/jobs/jm/stdouterr/master/stdout.txt');
+  assert.equal(await readFile(out, 'utf8'), 'a,b\n1,2\n');
+
+  await h.send(
+    agent,
+    task('worker-1', 'true', [
+      jobMount,
+      { kind: 'fileServer', relativeMountPath: 'nfs', serverAddress: '10.0.0.7', exportPath: '/missing' },
+    ]),
+  );
+  const failed = await agent.event('taskExited', (e) => e.taskId === 'worker-1');
+  assert.equal(failed.error?.code, 'MountFailed');
+  assert.match(failed.error?.message ?? '', /10\.0\.0\.7 does not export \/missing/);
+  assert.ok(failed.error?.details?.some((d) => d.name === 'mountPath' && d.value.includes('/jobs/jm/mounts/nfs')));
+  assert.ok(!agent.events().some((e) => e.kind === 'taskStarted' && e.taskId === 'worker-1'));
 });

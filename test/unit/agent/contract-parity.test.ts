@@ -65,6 +65,18 @@ const valid: object[] = [
     secrets: [{ name: 'S', value: sealed }],
     stdOutErrDirectory: '/o',
     files: [{ path: 'hostfile', content: 'h' }],
+    container: { image: 'pytorch/pytorch:1.0', serverUrl: 'r.io', username: 'u', password: sealed, shmSize: '2g' },
+    mounts: [
+      {
+        kind: 'azureBlob',
+        relativeMountPath: 'b',
+        accountName: 'a',
+        containerName: 'c',
+        blobEndpoint: 'http://x',
+        accountKey: sealed,
+      },
+      { kind: 'unmanaged', relativeMountPath: 'u', mountCommand: 'mount x' },
+    ],
   },
   {
     ...base,
