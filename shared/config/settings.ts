@@ -58,7 +58,7 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   BATCHAI_LOCATION: 'local',
   ARM_POLL_INTERVAL_MS: '20',
   BATCHAI_AGENT_PACKAGE_URL: 'local://agent',
-  BATCHAI_NODE_HEARTBEAT_MS: '5000',
+  BATCHAI_NODE_HEARTBEAT_MS: '15000',
 };
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });

@@ -11,23 +11,22 @@ export interface NodeCommands {
 }
 
 export class QueueNodeCommands implements NodeCommands {
-  private readonly created = new Set<string>();
-
   constructor(private readonly queues: QueueServiceClient) {}
 
   async send(scaleSetName: string, instanceId: string, command: AgentCommand): Promise<void> {
-    const name = nodeCommandQueueName(scaleSetName, instanceId);
-    const queue = this.queues.getQueueClient(name);
-    if (!this.created.has(name)) {
+    const queue = this.queues.getQueueClient(nodeCommandQueueName(scaleSetName, instanceId));
+    const body = Buffer.from(JSON.stringify(command), 'utf8').toString('base64');
+    try {
+      await queue.sendMessage(body);
+    } catch (err) {
+      // The agent creates its queue before it registers, so this is rare (e.g. a queue removed meanwhile).
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
       await queue.createIfNotExists();
-      this.created.add(name);
+      await queue.sendMessage(body);
     }
-    await queue.sendMessage(Buffer.from(JSON.stringify(command), 'utf8').toString('base64'));
   }
 
   async dropQueue(scaleSetName: string, instanceId: string): Promise<void> {
-    const name = nodeCommandQueueName(scaleSetName, instanceId);
-    this.created.delete(name);
-    await this.queues.getQueueClient(name).deleteIfExists();
+    await this.queues.getQueueClient(nodeCommandQueueName(scaleSetName, instanceId)).deleteIfExists();
   }
 }
