@@ -47,6 +47,14 @@ t(
       assert.ok(login.port > 0);
     }
 
+    // Usages count the cores the cluster's nodes hold (3 × STANDARD_D1_V2, low priority: 1 vCPU each).
+    const usages = await api.call<{ value: Array<{ name: { value: string }; currentValue: number }> }>(
+      'GET',
+      `/subscriptions/${api.sub}/providers/Microsoft.BatchAI/locations/local/usages`,
+    );
+    const lowPriority = usages.body.value.find((u) => u.name.value === 'Total Cluster LowPriority Regional vCPUs');
+    assert.equal(lowPriority?.currentValue, 3, usages.text);
+
     // A Spot eviction through the real SDK: the node is lost, then replaced by a new one, back to 3 idle.
     const evicted = logins[1]!;
     const [scaleSetName, instanceId] = evicted.nodeId.split('_') as [string, string];
@@ -76,6 +84,30 @@ t(
     const vmsAfter = await emulatorVms(stack);
     assert.ok(!vmsAfter.some((v) => v.name === evicted.nodeId), 'the evicted VM is gone from the scale set');
     console.log(`eviction: states observed in between: ${[...seen].join(', ') || '(none: replaced between polls)'}`);
+
+    // The agent process dies behind the emulator's back (a crashed VM): the node is lost and replaced too.
+    const crashed = (await remoteLogins(api, path))[0]!;
+    const [, crashedId] = crashed.nodeId.split('_') as [string, string];
+    const fault = await fetch(
+      `${stack.descriptor.compute!.endpoint.replace(/\/+$/, '')}/admin/vms/${scaleSetName}/${crashedId}/faults`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'killAgent' }) },
+    );
+    assert.ok(fault.ok, `fault injection: ${fault.status} ${await fault.text()}`);
+    await waitFor(
+      'the crashed node to be replaced by a new idle one',
+      async () => {
+        const view = await getCluster(api, path);
+        const now = await remoteLogins(api, path);
+        return (
+          view.properties.nodeStateCounts.idleNodeCount === 3 &&
+          now.length === 3 &&
+          !now.some((l) => l.nodeId === crashed.nodeId) &&
+          now
+        );
+      },
+      120_000,
+      50,
+    );
 
     // Resize to 1: two nodes leave, one stays.
     const patched = await api.call('PATCH', path, {
