@@ -34,6 +34,18 @@ export interface ComputeDeps {
   scaleSetSettings: ScaleSetSettings;
   /** Autoscale removes nodes idle longer than this. */
   idleGraceMs: number;
+  /**
+   * Surplus nodes that run jobs, to be released as the cluster's nodeDeallocationOption says (requeue or
+   * terminate their jobs now, or wait for them to complete). The jobs issue implements it by raising events to the
+   * job lifecycles on those nodes; the cluster only asks, and deletes the nodes once they are idle. Absent: nodes
+   * running jobs are simply kept until they are idle.
+   */
+  releaseNodes?(request: {
+    resourceId: string;
+    scaleSetName: string;
+    instanceIds: string[];
+    option: 'requeue' | 'terminate' | 'waitforjobcompletion';
+  }): Promise<void>;
   now(): Date;
 }
 
@@ -204,6 +216,14 @@ async function act(
     ),
   );
   if (plan.capacity !== undefined) await deps.scaleSets.setCapacity(scaleSetName, plan.capacity);
+  if (plan.releaseRunning.length > 0 && deps.releaseNodes && ctx.input.kind === 'cluster') {
+    await deps.releaseNodes({
+      resourceId: ctx.input.resourceId,
+      scaleSetName,
+      instanceIds: plan.releaseRunning,
+      option: (ctx.record as ClusterRecord).properties.scaleSettings.manual?.nodeDeallocationOption ?? 'requeue',
+    });
+  }
 }
 
 function scaleSetSpec(
