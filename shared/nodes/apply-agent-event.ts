@@ -3,7 +3,8 @@ import type { AgentEvent } from '../domain/agent-protocol.js';
 import { scaleSetNameFor } from '../domain/agent-protocol.js';
 import type { ClusterRecord } from '../domain/cluster-view.js';
 import type { FileServerRecord } from '../domain/file-server-view.js';
-import { type NodeRecord, rememberBoot, withNodeState } from '../domain/nodes.js';
+import { nextNodeRecord } from '../domain/node-events.js';
+import { type NodeRecord, withNodeState } from '../domain/nodes.js';
 import { parseBatchAiResourceId } from '../domain/resource-id.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { NodeStore } from '../stores/node-store.js';
@@ -65,22 +66,9 @@ export async function applyAgentEvent(deps: AgentEventDeps, event: AgentEvent): 
 
   let ignored: string | undefined;
   const { node, changed } = await deps.nodes.update(scaleSetName, instanceId, (current) => {
-    ignored = undefined;
-    if (current?.pastBootIds?.includes(bootId)) {
-      ignored = `boot ${bootId} was replaced by a later boot`;
-      return undefined;
-    }
-    const sameBoot = current?.bootId === bootId;
-    if (sameBoot && (current?.lastSeq ?? -1) >= event.seq) {
-      ignored = `event ${event.seq} of boot ${bootId} was already applied`;
-      return undefined;
-    }
-    if (event.kind === 'registered') return registeredNode(current, event, owner, now);
-    if (!current || !sameBoot) {
-      ignored = `no registration of boot ${bootId} is known`;
-      return undefined;
-    }
-    return nextNodeState(current, event, now);
+    const decision = nextNodeRecord(current, event, owner.kind, now);
+    ignored = decision.ignored;
+    return decision.next;
   });
 
   // A setup is (re)sent whenever this boot still waits for it, so a send that failed after the record was written
@@ -114,76 +102,6 @@ function decides(owner: Owner, node: NodeRecord): boolean {
   if (owner.kind === 'fileServer') return true;
   if (node.state === 'unusable' || node.state === 'leaving') return true;
   return node.state === 'idle' && (owner.record as ClusterRecord).properties.scaleSettings.autoScale !== undefined;
-}
-
-function registeredNode(
-  current: NodeRecord | undefined,
-  event: Extract<AgentEvent, { kind: 'registered' }>,
-  owner: Owner,
-  now: string,
-): NodeRecord {
-  const { node: ref } = event;
-  const newBoot = current?.bootId !== ref.bootId;
-  const base: NodeRecord = current ?? {
-    scaleSetName: ref.scaleSetName,
-    instanceId: ref.instanceId,
-    resourceId: ref.resourceId,
-    state: 'preparing',
-    stateSince: now,
-    createdAt: now,
-  };
-  const registered: NodeRecord = {
-    ...base,
-    vmId: ref.vmId,
-    bootId: ref.bootId,
-    pastBootIds: newBoot ? rememberBoot(current?.pastBootIds, current?.bootId) : (current?.pastBootIds ?? []),
-    lastSeq: event.seq,
-    ipAddress: event.ipAddress,
-    port: event.port,
-    publicKey: event.publicKey,
-    vmSize: event.vmSize,
-    cores: event.cores,
-    gpus: event.gpus,
-  };
-  if (owner.kind === 'fileServer') return withNodeState(registered, 'idle', now);
-  // A new boot starts over: its setup (mounts, setup task) is sent again, for this boot's key.
-  if (newBoot || event.setup === 'none') {
-    return {
-      ...withNodeState({ ...registered, state: 'preparing' }, 'preparing', now),
-      setupId: `setup-${ref.bootId}`,
-    };
-  }
-  if (event.setup === 'succeeded')
-    return withNodeState(registered, registered.state === 'running' ? 'running' : 'idle', now);
-  if (event.setup === 'failed')
-    return registered.state === 'unusable'
-      ? registered
-      : withNodeState(registered, 'unusable', now, { unusableReason: 'setupFailed' });
-  return registered;
-}
-
-function nextNodeState(current: NodeRecord, event: AgentEvent, now: string): NodeRecord | undefined {
-  const seen = { ...current, lastSeq: event.seq };
-  switch (event.kind) {
-    case 'setupSucceeded':
-      if (event.setupId !== current.setupId || current.state !== 'preparing') return seen;
-      return withNodeState(seen, 'idle', now);
-    case 'setupFailed':
-      if (event.setupId !== current.setupId) return seen;
-      return withNodeState(seen, 'unusable', now, { error: event.error, unusableReason: 'setupFailed' });
-    case 'stopping':
-      // Evicted or deallocated under us: the node is lost (replaced). A deletion we asked for is leaving.
-      // A graceful shutdown (the local stack stopping) or a restart keeps the node: its next boot registers.
-      if (event.reason === 'deallocated') return withNodeState(seen, 'unusable', now, { unusableReason: 'lost' });
-      if (event.reason === 'deleted') return withNodeState(seen, 'leaving', now);
-      return seen;
-    case 'taskStarted':
-    case 'taskExited':
-      // Tasks are the job lifecycles' (the jobs issue); the node record only records that the event was seen.
-      return seen;
-    default:
-      return undefined;
-  }
 }
 
 async function sendSetup(deps: AgentEventDeps, cluster: ClusterRecord, node: NodeRecord): Promise<void> {
