@@ -10,9 +10,14 @@ import { ComputeManagementClient, type VirtualMachineScaleSet } from '@azure/arm
 import type { TokenCredential } from '@azure/identity';
 import { freePort } from '../../../local/stack/ports.js';
 import { renderAgentBootstrap } from '../../../shared/domain/agent-bootstrap.js';
-import { waitFor } from '../../support/wait-for.js';
+import { waitFor as waitForSignal } from '../../support/wait-for.js';
 
-export { waitFor };
+/** waitFor with a generous default: VM boots are Node start-ups, slow on a loaded 2-core CI machine. */
+export const waitFor = <T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> => waitForSignal(what, probe, timeoutMs);
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const computeMain = fileURLToPath(new URL('../../../local/compute/main.js', import.meta.url));
