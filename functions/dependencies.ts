@@ -25,6 +25,9 @@ import { SecretBox } from '../shared/secrets/secret-box.js';
 
 export const JOB_OUTPUTS_CONTAINER = 'job-outputs';
 
+/** When this app instance started: node silence (missed heartbeats) is counted from here at the earliest. */
+const STARTED_AT = new Date();
+
 export interface AppServices {
   settings: Settings;
   base: Omit<ApiDeps, 'lifecycles'>;
@@ -88,6 +91,7 @@ async function build(): Promise<AppServices> {
       mountRoot: settings.nodes.mountRoot,
     },
     idleGraceMs: settings.nodes.idleGraceMs,
+    heartbeats: { lostAfterMs: settings.nodes.lostAfterMs, watchingSince: STARTED_AT },
   };
   // Locally every storage account a mount names is Azurite's one account; on Azure, the account's own endpoint.
   const endpoints: MountEndpoints = {

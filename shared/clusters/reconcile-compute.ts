@@ -34,6 +34,8 @@ export interface ComputeDeps {
   scaleSetSettings: ScaleSetSettings;
   /** Autoscale removes nodes idle longer than this. */
   idleGraceMs: number;
+  /** Missed heartbeats: a registered node silent this long is lost; counted from `watchingSince` at the earliest. */
+  heartbeats?: { lostAfterMs: number; watchingSince: Date };
   /**
    * Surplus nodes that run jobs, to be released as the cluster's nodeDeallocationOption says (requeue or
    * terminate their jobs now, or wait for them to complete). The jobs issue implements it by raising events to the
@@ -101,6 +103,15 @@ export async function reconcileCompute(deps: ComputeDeps, input: ComputeLifecycl
     instances: instances.map((i) => ({ instanceId: i.instanceId, healthy: isHealthyInstance(i) })),
     nodes,
     ...(cluster?.resizeFailedTarget !== undefined ? { failedTarget: cluster.resizeFailedTarget } : {}),
+    // A file server is never replaced for silence: its VM holds the data (a VM event still counts).
+    ...(isCluster && deps.heartbeats && deps.heartbeats.lostAfterMs > 0
+      ? {
+          heartbeats: {
+            lostAfterMs: deps.heartbeats.lostAfterMs,
+            watchingSince: deps.heartbeats.watchingSince.toISOString(),
+          },
+        }
+      : {}),
   });
 
   if (deleting) {

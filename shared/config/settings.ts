@@ -30,6 +30,8 @@ export interface Settings {
     heartbeatIntervalMs: number;
     /** Autoscale removes a node only after it has been idle this long. */
     idleGraceMs: number;
+    /** A registered node not heard from for this long is lost (0: heartbeats are not a loss signal). */
+    lostAfterMs: number;
     /** $AZ_BATCHAI_MOUNT_ROOT on the nodes (relative to the VM's disk locally). */
     mountRoot: string;
   };
@@ -79,6 +81,7 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
     .string()
     .regex(/^[1-9][0-9]{2,6}$/, { error: 'must be a number of milliseconds (≥ 100)' }),
   BATCHAI_AUTOSCALE_IDLE_GRACE_SECONDS: z.string().regex(/^[0-9]{1,6}$/, { error: 'must be a number of seconds' }),
+  BATCHAI_NODE_LOST_AFTER_SECONDS: z.string().regex(/^[0-9]{1,6}$/, { error: 'must be a number of seconds' }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -118,6 +121,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       : { kind: 'connectionString', connectionString: read('AzureWebJobsStorage', { required: true })! };
 
   const caCertPath = read('COSMOS_CA_CERT_PATH');
+  const heartbeatIntervalMs = Number(read('BATCHAI_NODE_HEARTBEAT_MS', { fallback: '30000' }));
   return {
     mode,
     storage,
@@ -144,7 +148,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       agentPackageUrl: read('BATCHAI_AGENT_PACKAGE_URL', { fallback: '' })!,
     },
     nodes: {
-      heartbeatIntervalMs: Number(read('BATCHAI_NODE_HEARTBEAT_MS', { fallback: '30000' })),
+      heartbeatIntervalMs,
+      // Four missed heartbeats, and never less than a minute: a busy queue must not look like a dead node.
+      lostAfterMs:
+        Number(
+          read('BATCHAI_NODE_LOST_AFTER_SECONDS', {
+            fallback: String(Math.max(60, Math.ceil((4 * heartbeatIntervalMs) / 1000))),
+          }),
+        ) * 1000,
       idleGraceMs: Number(read('BATCHAI_AUTOSCALE_IDLE_GRACE_SECONDS', { fallback: '300' })) * 1000,
       mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
     },

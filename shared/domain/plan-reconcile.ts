@@ -22,7 +22,13 @@ export interface ReconcileView {
   idleGraceMs: number;
   scaleSet: { exists: boolean; capacity: number };
   instances: readonly ScaleSetInstanceView[];
-  nodes: readonly NodeRecord[];
+  nodes: readonly (NodeRecord & { lastSeen?: string })[];
+  /**
+   * Missed heartbeats: a registered node not heard from for this long is lost (the backup signal when no VM
+   * event came). Silence is counted from `watchingSince` at the earliest (when the app started watching), so nodes
+   * of a stack that was down are not declared lost before they had a chance to report again.
+   */
+  heartbeats?: { lostAfterMs: number; watchingSince: string };
   /** A scale-out to this size failed (quota): not retried until the target changes. */
   failedTarget?: number;
 }
@@ -92,10 +98,28 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
   // Lost: the VM is gone (evicted, crashed, failed) or its node was declared lost. Deleted and replaced.
   const lost: string[] = [];
   const kept: NodeRecord[] = [];
+  let nextCheck: number | undefined;
+  const now = Date.parse(view.now);
+  const checkAt = (due: number) => {
+    nextCheck = nextCheck === undefined ? due : Math.min(nextCheck, due);
+  };
+  const silent = (node: (typeof view.nodes)[number] | undefined): boolean => {
+    if (!view.heartbeats || node?.state === 'unusable' || node?.state === 'leaving') return false;
+    // Not registered yet: nothing to time, but look again in one loss window, when it will have a heartbeat.
+    if (!node?.bootId) {
+      checkAt(now + view.heartbeats.lostAfterMs);
+      return false;
+    }
+    const heard = Math.max(Date.parse(node.lastSeen ?? node.stateSince), Date.parse(view.heartbeats.watchingSince));
+    const due = heard + view.heartbeats.lostAfterMs;
+    if (due <= now) return true;
+    checkAt(due);
+    return false;
+  };
   for (const instance of [...view.instances].sort((a, b) => byInstanceId(a.instanceId, b.instanceId))) {
     const node = nodes.get(instance.instanceId);
     if (!node) plan.createNodes.push(instance.instanceId);
-    const isLost = !instance.healthy || (node?.state === 'unusable' && node.unusableReason === 'lost');
+    const isLost = !instance.healthy || (node?.state === 'unusable' && node.unusableReason === 'lost') || silent(node);
     if (isLost) {
       lost.push(instance.instanceId);
       if (node) plan.deleteNodes.push(instance.instanceId);
@@ -107,9 +131,7 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
   // Surplus: remove what the rules allow, cheapest first (broken, then booting, then the longest idle).
   const surplus = kept.length - plan.target;
   const victims: string[] = [];
-  let nextCheck: number | undefined;
   if (surplus > 0) {
-    const now = Date.parse(view.now);
     const autoscale = view.scale.autoScale !== undefined;
     const rank = (n: NodeRecord) =>
       n.state === 'unusable' ? 0 : n.state === 'leaving' ? 1 : n.state === 'preparing' ? 2 : n.state === 'idle' ? 3 : 4;
@@ -129,10 +151,7 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
         // Autoscale never removes a node that may be needed again soon: only one idle past the grace period.
         const idleFor = node.state === 'idle' ? now - Date.parse(node.idleSince ?? node.stateSince) : -1;
         if (idleFor < view.idleGraceMs) {
-          if (node.state === 'idle') {
-            const due = Date.parse(node.idleSince ?? node.stateSince) + view.idleGraceMs;
-            nextCheck = nextCheck === undefined ? due : Math.min(nextCheck, due);
-          }
+          if (node.state === 'idle') checkAt(Date.parse(node.idleSince ?? node.stateSince) + view.idleGraceMs);
           continue;
         }
       }

@@ -147,6 +147,29 @@ test('deleting removes the scale set and every node, then reports done', () => {
   assert.equal(done.steady, true);
 });
 
+test('missed heartbeats: a registered node silent too long is lost; silence counts from when the app watches', () => {
+  const heartbeats = { lostAfterMs: 60_000, watchingSince: '2026-01-01T00:00:00.000Z' };
+  const quiet = node('0', 'idle', { bootId: 'b', lastSeen: '2026-01-01T00:08:00.000Z' } as Partial<NodeRecord>);
+  const fresh = node('1', 'idle', { bootId: 'b', lastSeen: '2026-01-01T00:09:50.000Z' } as Partial<NodeRecord>);
+  const booting = node('2', 'preparing');
+  const plan = planReconcile(view({ scale: manual(3), nodes: [quiet, fresh, booting], heartbeats }));
+  assert.deepEqual(plan.deleteInstances, ['0'], 'only the registered node not heard from for 2 minutes');
+  assert.equal(plan.capacity, 3, 'and it is replaced');
+  // The app (re)started 30 s ago: nobody has had the chance to report yet.
+  const restarted = planReconcile(
+    view({
+      scale: manual(3),
+      nodes: [quiet, fresh, booting],
+      heartbeats: { ...heartbeats, watchingSince: '2026-01-01T00:09:30.000Z' },
+    }),
+  );
+  assert.deepEqual(restarted.deleteInstances, []);
+  assert.equal(restarted.nextCheckAt, '2026-01-01T00:10:30.000Z', 'looks again when the first node could be silent');
+  // A node that has not registered yet is looked at again one loss window later.
+  const unregistered = planReconcile(view({ scale: manual(1), nodes: [booting], heartbeats }));
+  assert.equal(unregistered.nextCheckAt, '2026-01-01T00:11:00.000Z');
+});
+
 test('instances without a node record are recorded as preparing', () => {
   const plan = planReconcile(
     view({
