@@ -1,10 +1,10 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
-
 import * as agentCommandLatency from './agent-command-latency.js';
 import * as agentIdleRss from './agent-idle-rss.js';
 import * as apiAuthOverhead from './api-auth-overhead.js';
 import * as azuriteDurableWrites from './azurite-durable-writes.js';
+import * as clusterProvisioning from './cluster-provisioning.js';
 import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
 import * as schedulingPass from './scheduling-pass.js';
@@ -21,6 +21,7 @@ const BENCHMARKS: Array<{
   { name: 'azurite-durable-writes', ...azuriteDurableWrites },
   { name: 'agent-idle-rss', ...agentIdleRss },
   { name: 'agent-command-latency', ...agentCommandLatency },
+  { name: 'cluster-provisioning', ...clusterProvisioning },
 ];
 
 for (const bench of BENCHMARKS) {

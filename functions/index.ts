@@ -1,9 +1,14 @@
 import { app } from '@azure/functions';
+import * as df from 'durable-functions';
+import { registerComputeLifecycle } from '../orchestrations/cluster-lifecycle.js';
 import { registerJobLifecycle } from '../orchestrations/job-lifecycle.js';
+import { signalClusterDemand } from '../orchestrations/lifecycles.js';
 import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
 import { appServices } from './dependencies.js';
+import { registerVmEvents } from './eventgrid/handle-vm-event.js';
 import { registerApiRoutes } from './http/register-api.js';
 import { registerLogRedaction } from './log-redaction.js';
+import { registerAgentEvents } from './queue/handle-agent-event.js';
 import { registerPoisonSealing } from './queue/seal-poison-messages.js';
 import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
 import { registerReconciler } from './timers/reconcile-resources.js';
@@ -16,5 +21,12 @@ registerApiRoutes(); // the Batch AI REST API (one function per operation) and i
 registerQueueSubmissions(); // job-submissions queue
 registerPoisonSealing(); // what the host moved to job-submissions-poison raw, sealed
 registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
-registerJobLifecycle(async () => (await appServices()).base); // one orchestration per job
+registerAgentEvents(); // node-events queue: what node agents report
+registerVmEvents(); // VM health events (Event Grid): evictions, host crashes
+// one orchestration per job; a finished job may shrink an autoscaled cluster
+registerJobLifecycle(
+  async () => (await appServices()).base,
+  async (jobId, context) => signalClusterDemand(df.getClient(context), (await appServices()).base, jobId),
+);
+registerComputeLifecycle(async () => (await appServices()).compute); // one orchestration per cluster / file server
 registerReconciler(); // resources left `creating` with no lifecycle are driven on, at start and every 30 s

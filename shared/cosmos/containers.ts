@@ -4,15 +4,18 @@ import type { Container, ContainerRequest, CosmosClient, Database } from '@azure
 // - `resources`, partitioned by workspace: every API read (a workspace's experiments, clusters, file servers,
 //   an experiment's jobs) stays in one partition; listing workspaces of a subscription is the one fan-out.
 // - `operations`, partitioned by id: long-running-operation status documents, read by id only.
-// Contended scheduling state (a cluster's nodes, queue and allocations) gets its own container, partitioned by
-// cluster, with one document per cluster updated under If-Match (see cosmos-emulator-notes: local batches are
-// not atomic); it is created by the scheduling code that owns it.
+// - `nodes`, partitioned by scale set (one per cluster or file server): one document per node plus one tiny
+//   heartbeat document per node, so the agents of one cluster never contend on one document and a heartbeat is a
+//   blind upsert that cannot conflict with a state change.
 // - `roleAssignments`, partitioned by id (the assignment's GUID name): few documents, read by principal on every
 //   API request (one small cross-partition query) and by name on the roleAssignments surface.
-export const CONTAINERS: Record<'resources' | 'operations' | 'roleAssignments', ContainerRequest> = {
+// Contended scheduling state (a cluster's queue and allocations) gets one document per cluster updated under
+// If-Match (see cosmos-emulator-notes: local batches are not atomic); it is created by the code that owns it.
+export const CONTAINERS: Record<'resources' | 'operations' | 'roleAssignments' | 'nodes', ContainerRequest> = {
   resources: { id: 'resources', partitionKey: { paths: ['/pk'] } },
   operations: { id: 'operations', partitionKey: { paths: ['/id'] } },
   roleAssignments: { id: 'roleAssignments', partitionKey: { paths: ['/id'] } },
+  nodes: { id: 'nodes', partitionKey: { paths: ['/pk'] } },
 };
 
 export interface BatchAiContainers {
@@ -20,6 +23,7 @@ export interface BatchAiContainers {
   resources: Container;
   operations: Container;
   roleAssignments: Container;
+  nodes: Container;
 }
 
 const ensured = new WeakMap<CosmosClient, Map<string, Promise<BatchAiContainers>>>();
@@ -35,12 +39,18 @@ export function ensureContainers(client: CosmosClient, databaseId: string): Prom
   if (!promise) {
     promise = (async () => {
       const { database } = await client.databases.createIfNotExists({ id: databaseId });
-      const [resources, operations, roleAssignments] = await Promise.all(
-        [CONTAINERS.resources, CONTAINERS.operations, CONTAINERS.roleAssignments].map(
+      const [resources, operations, roleAssignments, nodes] = await Promise.all(
+        [CONTAINERS.resources, CONTAINERS.operations, CONTAINERS.roleAssignments, CONTAINERS.nodes].map(
           async (def) => (await database.containers.createIfNotExists(def)).container,
         ),
       );
-      return { database, resources: resources!, operations: operations!, roleAssignments: roleAssignments! };
+      return {
+        database,
+        resources: resources!,
+        operations: operations!,
+        roleAssignments: roleAssignments!,
+        nodes: nodes!,
+      };
     })();
     promise.catch(() => byDb?.delete(databaseId));
     byDb.set(databaseId, promise);
