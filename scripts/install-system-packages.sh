@@ -20,7 +20,14 @@ fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "install-system-packages: installing$missing"
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+# A mirror hiccup should not fail a run: try the whole install a few times.
+for attempt in 1 2 3; do
+  # shellcheck disable=SC2086
+  if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing; then
+    break
+  fi
+  [ "$attempt" = 3 ] && exit 1
+  echo "install-system-packages: attempt $attempt failed; retrying in 10 s"
+  sleep 10
+done
 /usr/bin/python3 -c "import azure.mgmt.batchai, sys; print('azure.mgmt.batchai', azure.mgmt.batchai.VERSION, 'on', sys.version.split()[0])"

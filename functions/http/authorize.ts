@@ -158,7 +158,10 @@ export function implicitAssignments(principal: Principal, settings: AuthServices
 export async function assignmentsOf(principal: Principal, services: AuthServices): Promise<RoleAssignment[]> {
   const implicit = implicitAssignments(principal, services.settings);
   if (principal.type === 'FunctionKey') return implicit;
-  const ids = [principal.id, ...(principal.groupIds ?? [])];
+  // Assignments store object ids (GUIDs) in lower case; a token or header may spell them in upper case.
+  const ids = [principal.id, ...(principal.groupIds ?? [])].map((id) =>
+    /^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(id) ? id.toLowerCase() : id,
+  );
   const held = await Promise.all(ids.map((id) => services.roleAssignments.listForPrincipal(id)));
   return [...implicit, ...held.flat()];
 }

@@ -48,6 +48,11 @@ export function decideReconcile(
   if (o.provisioningState !== 'creating') return { action: 'none', reason: `provisioning is ${o.provisioningState}` };
   if (RUNNING.has(o.lifecycle)) return { action: 'wait', reason: `its lifecycle is ${o.lifecycle}` };
   if (o.lifecycle === 'Suspended') return { action: 'wait', reason: 'its lifecycle was suspended by an operator' };
+  // An operator's terminate, and a creation already reported as failed or canceled, are decisions to respect.
+  if (o.lifecycle === 'Terminated') return { action: 'none', reason: 'its lifecycle was terminated by an operator' };
+  if (o.operationStatus === 'Failed' || o.operationStatus === 'Canceled') {
+    return { action: 'none', reason: `its creation is ${o.operationStatus.toLowerCase()}` };
+  }
   if (o.ageMs < policy.minAgeMs) return { action: 'wait', reason: 'just created: its creator starts the lifecycle' };
   const recordOperation = o.operationStatus === undefined;
   const reason =

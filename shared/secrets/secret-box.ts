@@ -117,7 +117,9 @@ export class SecretBox {
 
 function decrypt(key: Buffer, encoded: string): string {
   const raw = Buffer.from(encoded, 'base64url');
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  // A full 16-byte tag, always: GCM would otherwise accept a truncated one, which is easier to forge.
+  if (raw.length < 28) throw new Error('not a sealed value (too short)');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12), { authTagLength: 16 });
   decipher.setAuthTag(raw.subarray(12, 28));
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
 }

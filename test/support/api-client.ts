@@ -92,8 +92,15 @@ export class BatchAiApi {
       [`${this.workspacePath(ws)}/clusters/${cluster}`, { properties: clusterProperties }, 202],
     ];
     for (const [path, body, expected] of puts) {
-      const response = await this.call('PUT', path, { body });
-      if (response.status !== expected) throw new Error(`PUT ${path}: ${response.status} ${response.text}`);
+      // The PUTs are idempotent: a 5xx of a stack still warming up (e.g. a Cosmos connection reset on its first
+      // write) is retried, and a retry may find the resource already created.
+      let response = await this.call('PUT', path, { body });
+      for (let attempt = 1; attempt < 4 && response.status >= 500; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        response = await this.call('PUT', path, { body });
+      }
+      const ok = response.status === expected || (expected === 202 && response.status === 200);
+      if (!ok) throw new Error(`PUT ${path}: ${response.status} ${response.text}`);
     }
     return this.clusterId(ws, cluster);
   }

@@ -113,12 +113,20 @@ describe('durable orchestration patterns', () => {
   it('keeps a 40-day durable timer pending (no setTimeout overflow firing it at once)', async () => {
     const id = await h.client.startNew('LongTimer', { input: 40 });
     await waitForStatus(h.client, id, 'Running');
-    await new Promise((r) => setTimeout(r, 200));
-    const s = await h.client.getStatus(id, { showHistory: true });
+    // The timer committed to history is the signal: an overflowing setTimeout would fire it right after.
+    type HistoryEvent = { EventType: string; FireAt?: string };
+    let s = await h.client.getStatus(id, { showHistory: true });
+    for (
+      let i = 0;
+      i < 300 && !((s.history ?? []) as HistoryEvent[]).some((e) => e.EventType === 'TimerCreated');
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await h.client.getStatus(id, { showHistory: true });
+    }
     assert.equal(s.runtimeStatus, 'Running');
-    const created = ((s.history ?? []) as { EventType: string; FireAt?: string }[]).find(
-      (e) => e.EventType === 'TimerCreated',
-    );
+    assert.ok(!((s.history ?? []) as HistoryEvent[]).some((e) => e.EventType === 'TimerFired'));
+    const created = ((s.history ?? []) as HistoryEvent[]).find((e) => e.EventType === 'TimerCreated');
     assert.ok(created?.FireAt && Date.parse(created.FireAt) - Date.now() > 39 * 86_400_000);
     await h.client.terminate(id, 'test over');
     await waitForFinal(h.client, id);

@@ -29,7 +29,7 @@ describe('TimerWheel', () => {
     );
     assert.ok(fired[1]!.at >= now + 30 && fired[2]!.at >= now + 80, 'never before fireAt');
     // No polling lag: it wakes at fireAt. The bound only allows for a loaded machine's event-loop delay.
-    assert.ok(fired[2]!.at - (now + 80) < 1000, `woke without polling lag (${fired[2]!.at - (now + 80)} ms late)`);
+    assert.ok(fired[2]!.at - (now + 80) < 5000, `woke without polling lag (${fired[2]!.at - (now + 80)} ms late)`);
     assert.equal(wheel.size, 1);
   });
 });

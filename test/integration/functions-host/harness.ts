@@ -63,7 +63,7 @@ function spawnHost(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** Runs the host to completion (for start failures). */
-export async function runHostExpectingExit(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000) {
+export async function runHostExpectingExit(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000) {
   const child = spawn(process.execPath, [hostMain, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

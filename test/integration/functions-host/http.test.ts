@@ -121,7 +121,7 @@ test('blob input binding resolves {name} from the route', async () => {
 
 test('stdout is JSON lines, including context.log and console output of the app', async () => {
   await fetch(url('/api/hello/Logger'));
-  await waitFor('the log line of the invocation', () => file.host.stdout().includes('hello called for Logger'), 5000);
+  await waitFor('the log line of the invocation', () => file.host.stdout().includes('hello called for Logger'));
   const lines = file.host
     .stdout()
     .split('\n')

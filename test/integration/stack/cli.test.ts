@@ -113,7 +113,7 @@ test('start prints the endpoints, writes stack.json, and Ctrl-C stops every chil
   assert.equal(await exited, 0);
   // Children may still be exiting when the supervisor returns: wait for them, up to a generous bound.
   let left = processesUsing(dataDir);
-  for (let i = 0; i < 100 && left.length > 0; i++) {
+  for (let i = 0; i < 600 && left.length > 0; i++) {
     await sleep(100);
     left = processesUsing(dataDir);
   }
@@ -127,7 +127,7 @@ test('children stop by themselves when the stack process is killed with SIGKILL'
   child.kill('SIGKILL');
   await exited;
   let left = processesUsing(dataDir);
-  for (let i = 0; i < 100 && left.length > 0; i++) {
+  for (let i = 0; i < 600 && left.length > 0; i++) {
     await sleep(100);
     left = processesUsing(dataDir);
   }

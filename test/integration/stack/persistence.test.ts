@@ -110,7 +110,7 @@ test('a Cosmos emulator killed with SIGKILL is restarted by the supervisor with 
     process.kill(pid, 'SIGKILL');
     // Wait for the supervisor to bring up a new process and for it to answer again.
     let count: number | undefined;
-    for (let attempt = 0; attempt < 100 && count === undefined; attempt++) {
+    for (let attempt = 0; attempt < 600 && count === undefined; attempt++) {
       await sleep(100);
       if (stack.supervisor.pid('cosmos') === pid) continue;
       count = await container.items
@@ -150,7 +150,7 @@ test('a journal torn by a crash mid-write loses nothing acknowledged, before or 
   await c.items.create({ id: 'after' });
   process.kill(pid!, 'SIGKILL');
   let ids: string[] = [];
-  for (let attempt = 0; attempt < 100 && ids.length < 2; attempt++) {
+  for (let attempt = 0; attempt < 600 && ids.length < 2; attempt++) {
     await sleep(100);
     if (second.supervisor.pid('cosmos') === pid) continue;
     ids = await c.items

@@ -34,11 +34,20 @@ test('a creating resource with no lifecycle is started, and its missing operatio
   assert.equal(noOp.action === 'start' && noOp.recordOperation, true);
 });
 
-test('a lifecycle that ended while the resource is still creating is started again', () => {
-  for (const lifecycle of ['Completed', 'Failed', 'Terminated'] as const) {
+test('a lifecycle that ended while the resource is still creating is started again, unless an operator terminated it', () => {
+  for (const lifecycle of ['Completed', 'Failed'] as const) {
     const d = decideReconcile({ provisioningState: 'creating', operationStatus: 'InProgress', lifecycle, ageMs: OLD });
     assert.equal(d.action, 'start', lifecycle);
     assert.match(d.reason, new RegExp(lifecycle));
+  }
+  const terminated = { provisioningState: 'creating', operationStatus: 'InProgress', lifecycle: 'Terminated' } as const;
+  assert.equal(decideReconcile({ ...terminated, ageMs: OLD }).action, 'none');
+});
+
+test('a creation already reported failed or canceled is left alone', () => {
+  for (const operationStatus of ['Failed', 'Canceled'] as const) {
+    const d = decideReconcile({ provisioningState: 'creating', operationStatus, lifecycle: 'absent', ageMs: OLD });
+    assert.equal(d.action, 'none', operationStatus);
   }
 });
 
@@ -49,8 +58,9 @@ test('exhaustively: start only when creating, old enough and nothing runs; never
         for (const ageMs of [0, DEFAULT_RECONCILE_POLICY.minAgeMs - 1, OLD]) {
           const d = decideReconcile({ provisioningState, operationStatus, lifecycle, ageMs });
           const runs = ['Pending', 'Running', 'ContinuedAsNew', 'Suspended'].includes(lifecycle);
+          const respected = !runs && (lifecycle === 'Terminated' || operationStatus === 'Failed');
           const expected =
-            provisioningState !== 'creating'
+            provisioningState !== 'creating' || respected
               ? 'none'
               : runs || ageMs < DEFAULT_RECONCILE_POLICY.minAgeMs
                 ? 'wait'
