@@ -1,5 +1,8 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
+import * as agentIdleRss from './agent-idle-rss.js';
+import * as clusterProvisioning from './cluster-provisioning.js';
+import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
 import * as schedulingPass from './scheduling-pass.js';
 
@@ -10,6 +13,9 @@ const BENCHMARKS: Array<{
 }> = [
   { name: 'durable-hello-sequence', ...durableHelloSequence },
   { name: 'scheduling-pass', ...schedulingPass },
+  { name: 'agent-idle-rss', ...agentIdleRss },
+  { name: 'compute-boot', ...computeBoot },
+  { name: 'cluster-provisioning', ...clusterProvisioning },
 ];
 
 for (const bench of BENCHMARKS) {

@@ -6,11 +6,18 @@ import type { DurableClient } from 'durable-functions';
 import { durableLifecycles } from '../orchestrations/lifecycles.js';
 import type { ApiDeps } from '../shared/api/api-deps.js';
 import { BlobOutputFileLister } from '../shared/blob/blob-output-file-lister.js';
+import type { ComputeDeps } from '../shared/clusters/reconcile-compute.js';
+import { ArmScaleSets, localStaticCredential } from '../shared/compute/arm-scale-sets.js';
 import { loadSettings, type Settings } from '../shared/config/settings.js';
 import { ensureContainers } from '../shared/cosmos/containers.js';
+import { CosmosClusterDemand } from '../shared/cosmos/cosmos-cluster-demand.js';
+import { CosmosNodeStore } from '../shared/cosmos/cosmos-node-store.js';
 import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js';
 import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
 import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
+import type { AgentEventDeps } from '../shared/nodes/apply-agent-event.js';
+import { QueueNodeCommands } from '../shared/nodes/node-commands.js';
+import type { MountEndpoints } from '../shared/nodes/resolve-node-setup.js';
 import { SecretBox } from '../shared/secrets/secret-box.js';
 
 // The one place where the app's adapters are built and wired. Settings are read once, at the first use,
@@ -18,11 +25,18 @@ import { SecretBox } from '../shared/secrets/secret-box.js';
 
 export const JOB_OUTPUTS_CONTAINER = 'job-outputs';
 
+/** When this app instance started: node silence (missed heartbeats) is counted from here at the earliest. */
+const STARTED_AT = new Date();
+
 export interface AppServices {
   settings: Settings;
   base: Omit<ApiDeps, 'lifecycles'>;
   blobs: BlobServiceClient;
   queues: QueueServiceClient;
+  /** What the cluster and file-server lifecycles act with. */
+  compute: ComputeDeps;
+  /** What agent events are applied with (the lifecycles come with each invocation's Durable client). */
+  agentEvents: Omit<AgentEventDeps, 'lifecycles'>;
 }
 
 let services: Promise<AppServices> | undefined;
@@ -30,7 +44,7 @@ let services: Promise<AppServices> | undefined;
 async function build(): Promise<AppServices> {
   const settings = loadSettings();
   const cosmos = createCosmosClient(settings.cosmos);
-  const { resources, operations } = await ensureContainers(cosmos, settings.cosmos.database);
+  const { resources, operations, nodes } = await ensureContainers(cosmos, settings.cosmos.database);
   const storage = settings.storage;
   const blobs =
     storage.kind === 'connectionString'
@@ -42,18 +56,54 @@ async function build(): Promise<AppServices> {
       : new QueueServiceClient(storage.queueEndpoint, new DefaultAzureCredential());
   const outputs = blobs.getContainerClient(JOB_OUTPUTS_CONTAINER);
   await outputs.createIfNotExists();
+  const base = {
+    store: new CosmosResourceStore(resources),
+    operations: new CosmosOperationStore(operations),
+    secrets: new SecretBox(settings.secretsKey),
+    outputFiles: new BlobOutputFileLister(outputs),
+    nodes: new CosmosNodeStore(nodes),
+    now: () => new Date(),
+    newId: randomUUID,
+  };
+  const commands = new QueueNodeCommands(queues);
+  const c = settings.compute;
+  const compute: ComputeDeps = {
+    ...base,
+    scaleSets: new ArmScaleSets({
+      endpoint: c.armEndpoint,
+      subscriptionId: c.subscriptionId,
+      resourceGroup: c.resourceGroup,
+      // Locally the compute emulator accepts any bearer token; on Azure the app's managed identity.
+      ...(settings.mode === 'local' ? { credential: localStaticCredential() } : {}),
+      pollIntervalMs: c.pollIntervalMs,
+      ...(c.caCertPath ? { caCertPath: c.caCertPath } : {}),
+    }),
+    commands,
+    demand: new CosmosClusterDemand(resources),
+    scaleSetSettings: {
+      location: c.location,
+      ...(c.nodeIdentityId ? { identityResourceId: c.nodeIdentityId } : {}),
+      ...(c.nodeIdentityClientId ? { identityClientId: c.nodeIdentityClientId } : {}),
+      agentPackageUrl: c.agentPackageUrl,
+      queueEndpoint: queues.url,
+      blobEndpoint: blobs.url,
+      heartbeatIntervalMs: settings.nodes.heartbeatIntervalMs,
+      mountRoot: settings.nodes.mountRoot,
+    },
+    idleGraceMs: settings.nodes.idleGraceMs,
+    heartbeats: { lostAfterMs: settings.nodes.lostAfterMs, watchingSince: STARTED_AT },
+  };
+  // Locally every storage account a mount names is Azurite's one account; on Azure, the account's own endpoint.
+  const endpoints: MountEndpoints = {
+    blobEndpointFor: (account) => (settings.mode === 'local' ? blobs.url : `https://${account}.blob.core.windows.net/`),
+  };
   return {
     settings,
     blobs,
     queues,
-    base: {
-      store: new CosmosResourceStore(resources),
-      operations: new CosmosOperationStore(operations),
-      secrets: new SecretBox(settings.secretsKey),
-      outputFiles: new BlobOutputFileLister(outputs),
-      now: () => new Date(),
-      newId: randomUUID,
-    },
+    base,
+    compute,
+    agentEvents: { ...base, commands, endpoints },
   };
 }
 

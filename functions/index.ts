@@ -1,8 +1,13 @@
 import { app } from '@azure/functions';
+import * as df from 'durable-functions';
+import { registerComputeLifecycle } from '../orchestrations/cluster-lifecycle.js';
 import { registerJobLifecycle } from '../orchestrations/job-lifecycle.js';
+import { signalClusterDemand } from '../orchestrations/lifecycles.js';
 import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
 import { appServices } from './dependencies.js';
+import { registerVmEvents } from './eventgrid/handle-vm-event.js';
 import { registerApiRoutes } from './http/register-api.js';
+import { registerAgentEvents } from './queue/handle-agent-event.js';
 import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
 
 // Every entry point of the app, in one list. Triggers translate and hand off; rules live in shared/.
@@ -11,4 +16,11 @@ app.setup({ enableHttpStream: false });
 registerApiRoutes(); // the Batch AI REST API (one function per operation) and its OpenAPI document
 registerQueueSubmissions(); // job-submissions queue
 registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
-registerJobLifecycle(async () => (await appServices()).base); // one orchestration per job
+registerAgentEvents(); // node-events queue: what node agents report
+registerVmEvents(); // VM health events (Event Grid): evictions, host crashes
+// one orchestration per job; a finished job may shrink an autoscaled cluster
+registerJobLifecycle(
+  async () => (await appServices()).base,
+  async (jobId, context) => signalClusterDemand(df.getClient(context), (await appServices()).base, jobId),
+);
+registerComputeLifecycle(async () => (await appServices()).compute); // one orchestration per cluster / file server

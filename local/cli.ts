@@ -12,6 +12,12 @@ function portOption(value: string): number {
   return port;
 }
 
+function countOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
+}
+
 const program = new Command('batchai-local').description('The embedded local stack of the serverless Batch AI');
 
 program
@@ -20,7 +26,7 @@ program
   .option('--data-dir <dir>', 'where every service keeps its data', '.local')
   .option(
     '--base-port <port>',
-    'move every port: blob=N, queue=N+1, table=N+2, cosmos=N+3, functions=N+4, ...',
+    'move every port: blob=N, queue=N+1, table=N+2, cosmos=N+3, functions=N+4, compute=N+5, eventgrid=N+6',
     portOption,
   )
   .option('--blob-port <port>', 'Azurite Blob port (default 10000)', portOption)
@@ -28,7 +34,20 @@ program
   .option('--table-port <port>', 'Azurite Table port (default 10002)', portOption)
   .option('--cosmos-port <port>', 'Cosmos DB emulator port (default 8081)', portOption)
   .option('--functions-port <port>', 'Functions host port (default 7071)', portOption)
+  .option('--compute-port <port>', 'compute emulator (ARM VM scale sets) port (default 10005)', portOption)
   .option('--eventgrid-port <port>', 'Event Grid emulator port (default 10006)', portOption)
+  .option(
+    '--boot-delay-ms <ms>',
+    'compute emulator: time between a VM being created and its agent starting',
+    countOption,
+    0,
+  )
+  .option(
+    '--core-quota <cores>',
+    'compute emulator: regional vCPU quota (an allocation beyond it fails as on Azure)',
+    countOption,
+    200,
+  )
   .option('--app <dir>', 'the Azure Functions v4 app to run (default: this repository, built)')
   .action(async (options) => {
     const started = Date.now();
@@ -38,6 +57,7 @@ program
       table: options.tablePort,
       cosmos: options.cosmosPort,
       functions: options.functionsPort,
+      compute: options.computePort,
       eventgrid: options.eventgridPort,
     };
     const dataDir = resolve(options.dataDir);
@@ -48,6 +68,8 @@ program
         dataDir,
         ports: planPorts(options.basePort, overrides),
         ...(options.app ? { appDir: resolve(options.app) } : {}),
+        bootDelayMs: options.bootDelayMs,
+        coreQuota: options.coreQuota,
         onLog: log,
       });
     } catch (err) {

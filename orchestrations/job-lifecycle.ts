@@ -1,3 +1,4 @@
+import type { InvocationContext } from '@azure/functions';
 import type { ActivityHandler, OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import * as df from 'durable-functions';
 import { finishJobTermination, markJobProvisioned, type TransitionDeps } from '../shared/api/job-transitions.js';
@@ -38,18 +39,29 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   return { jobId: input.jobId, outcome: 'terminated' };
 };
 
+/** Told when a job stops counting as demand (its cluster may autoscale down); an event, not shared state. */
+export type DemandChanged = (jobId: string, context: InvocationContext) => Promise<void>;
+
 /** Activities built from their dependencies, so tests can pass real or in-memory ones. */
 export function createJobActivities(
   deps: () => Promise<TransitionDeps>,
+  demandChanged?: DemandChanged,
 ): Record<keyof typeof ACTIVITIES, ActivityHandler> {
   return {
     markJobProvisioned: async (input: unknown) => markJobProvisioned(await deps(), input as JobLifecycleInput),
-    finishJobTermination: async (input: unknown) => finishJobTermination(await deps(), input as JobLifecycleInput),
+    finishJobTermination: async (input: unknown, context: InvocationContext) => {
+      const job = input as JobLifecycleInput;
+      await finishJobTermination(await deps(), job);
+      await demandChanged?.(job.jobId, context);
+    },
   };
 }
 
-export function registerJobLifecycle(deps: () => Promise<TransitionDeps>): void {
+export function registerJobLifecycle(deps: () => Promise<TransitionDeps>, demandChanged?: DemandChanged): void {
   df.app.orchestration(JOB_LIFECYCLE, jobLifecycle);
-  const activities = createJobActivities(deps);
-  for (const [name, handler] of Object.entries(activities)) df.app.activity(name, { handler });
+  const activities = createJobActivities(deps, demandChanged);
+  // The Durable client lets an activity tell other lifecycles (a cluster's) that something changed.
+  for (const [name, handler] of Object.entries(activities)) {
+    df.app.activity(name, { handler, extraInputs: [df.input.durableClient()] });
+  }
 }

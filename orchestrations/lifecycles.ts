@@ -1,8 +1,10 @@
 import type { DurableClient } from 'durable-functions';
-import type { Lifecycles } from '../shared/api/api-deps.js';
+import type { ComputeLifecycleInput, Lifecycles } from '../shared/api/api-deps.js';
 import { finishJobTermination, type TransitionDeps } from '../shared/api/job-transitions.js';
+import type { ClusterRecord } from '../shared/domain/cluster-view.js';
 import type { JobRecord } from '../shared/domain/job-view.js';
 import { parseBatchAiResourceIdOf } from '../shared/domain/resource-id.js';
+import { COMPUTE_CHANGED_EVENT, COMPUTE_LIFECYCLE, computeInstanceId } from './cluster-lifecycle.js';
 import { JOB_LIFECYCLE, type JobLifecycleInput, jobInstanceId, TERMINATE_EVENT } from './job-lifecycle.js';
 
 /** The Durable client reports an unknown instance only through its error text (HTTP 404); anything else is real. */
@@ -15,6 +17,32 @@ async function statusOrAbsent(client: DurableClient, instanceId: string) {
   }
 }
 
+/**
+ * A job was queued or finished: an autoscaled cluster it targets sizes by queued + running jobs, so its lifecycle
+ * is told (an event to the lifecycle, no shared state). A cluster with fixed size does not care.
+ */
+export async function signalClusterDemand(client: DurableClient, deps: TransitionDeps, jobId: string): Promise<void> {
+  const job = parseBatchAiResourceIdOf('job', jobId);
+  if (!job.ok) return;
+  const stored = await deps.store.get(job.value);
+  const clusterRef = (stored?.record as unknown as JobRecord | undefined)?.properties.cluster?.id;
+  const clusterId = clusterRef ? parseBatchAiResourceIdOf('cluster', clusterRef) : undefined;
+  if (!clusterId?.ok) return;
+  const cluster = await deps.store.get(clusterId.value);
+  const record = cluster?.record as unknown as (ClusterRecord & { operationId?: string }) | undefined;
+  if (!cluster || !record?.uid || !record.properties.scaleSettings.autoScale) return;
+  await durableLifecycles(client, deps).computeChanged({
+    kind: 'cluster',
+    resourceId: cluster.resourceId,
+    uid: record.uid,
+    operationId: record.operationId ?? '',
+    reason: `demand changed (job ${job.value.job})`,
+  });
+}
+
+const isLive = (status: string | undefined) =>
+  status === 'Running' || status === 'Pending' || status === 'ContinuedAsNew';
+
 /** Lifecycles over the Durable client: what the API calls to start and signal orchestrations. */
 export function durableLifecycles(client: DurableClient, deps: TransitionDeps): Lifecycles {
   const instanceOf = async (jobId: string): Promise<string> => {
@@ -25,7 +53,34 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
     return jobInstanceId((stored.record as unknown as JobRecord).uid);
   };
 
+  const startCompute = async (input: ComputeLifecycleInput) => {
+    const instanceId = computeInstanceId(input.kind, input.uid);
+    const existing = await statusOrAbsent(client, instanceId);
+    if (isLive(existing?.runtimeStatus)) return;
+    const { kind, resourceId, uid, operationId } = input;
+    try {
+      await client.startNew(COMPUTE_LIFECYCLE, { instanceId, input: { kind, resourceId, uid, operationId } });
+    } catch (err) {
+      const now = await statusOrAbsent(client, instanceId);
+      if (!isLive(now?.runtimeStatus)) throw err;
+    }
+  };
+
   return {
+    startCompute,
+    async computeChanged(input) {
+      const instanceId = computeInstanceId(input.kind, input.uid);
+      try {
+        await client.raiseEvent(instanceId, COMPUTE_CHANGED_EVENT, { reason: input.reason });
+        return;
+      } catch (err) {
+        const status = await statusOrAbsent(client, instanceId);
+        if (isLive(status?.runtimeStatus)) throw err;
+      }
+      // No lifecycle is running (it ended, failed, or predates this resource's last change): start one; its
+      // first pass sees the change.
+      await startCompute(input);
+    },
     async startJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);
       const existing = await statusOrAbsent(client, instanceId);
@@ -37,6 +92,7 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
         const now = await statusOrAbsent(client, instanceId);
         if (!now?.instanceId) throw err;
       }
+      await signalClusterDemand(client, deps, input.jobId);
     },
     async terminateJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);

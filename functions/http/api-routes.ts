@@ -1,6 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
+import { listClusterRemoteLogins, withLiveNodeCounts } from '../../shared/api/cluster-nodes.js';
 import { deleteResource } from '../../shared/api/delete-resource.js';
-import { listClusterRemoteLogins, listJobOutputFiles, listJobRemoteLogins } from '../../shared/api/job-queries.js';
+import { listJobOutputFiles, listJobRemoteLogins } from '../../shared/api/job-queries.js';
 import { listUsages } from '../../shared/api/list-usages.js';
 import { PROVIDER_OPERATIONS } from '../../shared/api/provider-operations.js';
 import { putCluster, updateCluster } from '../../shared/api/put-cluster.js';
@@ -334,7 +335,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: 'ClusterUpdateParameters',
     returns: 'cluster',
     handler: async (call) =>
-      json(200, viewOf(await updateCluster(call.deps, resourceIdFromPath('cluster', call.params), await call.body()))),
+      json(
+        200,
+        viewOf(
+          await withLiveNodeCounts(
+            call.deps,
+            await updateCluster(call.deps, resourceIdFromPath('cluster', call.params), await call.body()),
+          ),
+        ),
+      ),
   },
   {
     operationId: 'Clusters_Delete',

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localStackAppSettings } from '../../shared/config/settings.js';
 import { azuriteService, storageEndpoints } from '../azurite/service.js';
+import { computeEndpoint, computeService } from '../compute/service.js';
 import { cosmosCertPath, cosmosService, EMULATOR_KEY } from '../cosmos/service.js';
 import {
   eventGridService,
@@ -26,8 +27,8 @@ export const COSMOS_DATABASE = 'batchai';
 /** This repository: the app `npm start` runs (package.json main → dist/functions/index.js). */
 export const DEFAULT_APP_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
-export type ServiceName = 'azurite' | 'cosmos' | 'functions' | 'eventgrid';
-export const ALL_SERVICES: readonly ServiceName[] = ['azurite', 'cosmos', 'functions', 'eventgrid'];
+export type ServiceName = 'azurite' | 'cosmos' | 'compute' | 'functions' | 'eventgrid';
+export const ALL_SERVICES: readonly ServiceName[] = ['azurite', 'cosmos', 'compute', 'functions', 'eventgrid'];
 
 export interface StackOptions {
   dataDir: string;
@@ -39,6 +40,12 @@ export interface StackOptions {
   cosmosCompactAfter?: number;
   /** Scale Event Grid's retry schedule (tests use e.g. 0.001). */
   eventGridRetryTimeScale?: number;
+  /** The program each compute-emulator VM runs (default: this repository's dist/agent/main.js). */
+  agentScript?: string;
+  /** Time between a VM's creation and its agent's start (default 0). */
+  bootDelayMs?: number;
+  /** Regional vCPU quota of the compute emulator (default 200). */
+  coreQuota?: number;
   onLog?: (message: string) => void;
 }
 
@@ -77,6 +84,7 @@ export function describeStack(dataDir: string, ports: PortPlan, services: readon
     urls['functions'] = { url: `http://127.0.0.1:${ports.functions}/api`, port: ports.functions };
   if (services.includes('eventgrid'))
     urls['eventgrid'] = { url: eventGridTopicEndpoint(ports.eventgrid), port: ports.eventgrid };
+  if (services.includes('compute')) urls['compute'] = { url: computeEndpoint(ports.compute), port: ports.compute };
   return {
     version: 1,
     dataDir,
@@ -93,6 +101,7 @@ export function describeStack(dataDir: string, ports: PortPlan, services: readon
       database: COSMOS_DATABASE,
       caCertPath: cosmosCertPath(dataDir),
     },
+    ...(services.includes('compute') ? { compute: { endpoint: computeEndpoint(ports.compute) } } : {}),
   };
 }
 
@@ -116,6 +125,28 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     if (has('azurite')) first.push(azuriteService({ dataDir, ports }));
     if (has('cosmos'))
       first.push(cosmosService({ dataDir, port: ports.cosmos, compactAfter: options.cosmosCompactAfter }));
+    if (has('compute'))
+      first.push(
+        computeService({
+          dataDir,
+          port: ports.compute,
+          storageConnectionString: descriptor.storage.connectionString,
+          agentScript: options.agentScript,
+          bootDelayMs: options.bootDelayMs,
+          coreQuota: options.coreQuota,
+          // Event Grid starts after the Functions host; its endpoint and key are known now, and the compute
+          // emulator's outbox holds events until it answers.
+          ...(has('eventgrid')
+            ? {
+                eventGrid: {
+                  endpoint: eventGridTopicEndpoint(ports.eventgrid),
+                  topicKey: await loadOrCreateTopicKey(dataDir),
+                },
+              }
+            : {}),
+          after: has('azurite') ? ['azurite'] : [],
+        }),
+      );
     if (has('functions')) {
       const appDir = resolve(options.appDir ?? DEFAULT_APP_DIR);
       first.push(

@@ -1,4 +1,5 @@
 import type { SecretBox } from '../secrets/secret-box.js';
+import type { NodeStore } from '../stores/node-store.js';
 import type { OutputFileLister } from '../stores/output-files.js';
 import type { OperationStore, ResourceStore } from '../stores/resource-store.js';
 
@@ -8,6 +9,22 @@ export interface Lifecycles {
   startJob(input: { jobId: string; operationId: string }): Promise<void>;
   /** Asks the job's orchestration to terminate the job. */
   terminateJob(input: { jobId: string; operationId: string }): Promise<void>;
+  /** Starts the cluster's or file server's lifecycle (provisioning, scaling, deletion); idempotent. */
+  startCompute(input: ComputeLifecycleInput): Promise<void>;
+  /**
+   * Tells a cluster's or file server's lifecycle that something it decides on changed (nodes, scale settings,
+   * demand, a delete request). Level-triggered: the lifecycle re-reads everything, so the reason is informative.
+   */
+  computeChanged(input: ComputeLifecycleInput & { reason: string }): Promise<void>;
+}
+
+export interface ComputeLifecycleInput {
+  kind: 'cluster' | 'fileServer';
+  /** ARM id of the cluster or file server. */
+  resourceId: string;
+  uid: string;
+  /** The create operation, completed when the resource is first steady. */
+  operationId: string;
 }
 
 /** Everything the API operations need, passed in so tests can give real or in-memory ones. */
@@ -17,6 +34,8 @@ export interface ApiDeps {
   secrets: SecretBox;
   lifecycles: Lifecycles;
   outputFiles: OutputFileLister;
+  /** Nodes of clusters and file servers: node counts and login information are read from them. */
+  nodes: NodeStore;
   now(): Date;
   newId(): string;
 }

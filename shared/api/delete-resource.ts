@@ -20,6 +20,7 @@ export async function deleteResource(
 ): Promise<{ operationId: string } | undefined> {
   const existing = await deps.store.get(id);
   if (!existing) return undefined;
+  if (isCompute(existing)) return deleteCompute(deps, existing);
   const operation = await beginOperation(deps, existing.resourceId, 'delete');
   try {
     await deleteTree(deps, existing);
@@ -32,6 +33,55 @@ export async function deleteResource(
     throw err;
   }
   return { operationId: operation.operationId };
+}
+
+type ComputeKind = 'cluster' | 'fileServer';
+
+/** Clusters and file servers (with a lifecycle: a uid) hold VMs, which their lifecycle removes. */
+function isCompute(resource: StoredResource): resource is StoredResource & { id: { kind: ComputeKind } } {
+  return (resource.id.kind === 'cluster' || resource.id.kind === 'fileServer') && Boolean(resource.record['uid']);
+}
+
+function lifecycleInput(resource: StoredResource, reason: string) {
+  return {
+    kind: resource.id.kind as ComputeKind,
+    resourceId: resource.resourceId,
+    uid: String(resource.record['uid']),
+    operationId: String(resource.record['operationId'] ?? ''),
+    reason,
+  };
+}
+
+/**
+ * A cluster or file server is marked `deleting` and its lifecycle removes the scale set and every node, then the
+ * record, and completes the operation. A repeated DELETE returns the same operation.
+ */
+async function deleteCompute(deps: ApiDeps, resource: StoredResource): Promise<{ operationId: string }> {
+  const pending = resource.record['deleteOperationId'];
+  if (resource.record['provisioningState'] === 'deleting' && typeof pending === 'string') {
+    await deps.lifecycles.computeChanged(lifecycleInput(resource, 'delete requested again'));
+    return { operationId: pending };
+  }
+  const operation = await beginOperation(deps, resource.resourceId, 'delete');
+  let operationId = operation.operationId;
+  await deps.store.update(resource.id, (current) => {
+    const already = current.record['deleteOperationId'];
+    if (current.record['provisioningState'] === 'deleting' && typeof already === 'string') {
+      operationId = already; // a concurrent DELETE won: report its operation
+      return undefined;
+    }
+    return {
+      ...current,
+      record: {
+        ...current.record,
+        provisioningState: 'deleting',
+        provisioningStateTransitionTime: deps.now().toISOString(),
+        deleteOperationId: operation.operationId,
+      },
+    };
+  });
+  await deps.lifecycles.computeChanged(lifecycleInput(resource, 'delete requested'));
+  return { operationId };
 }
 
 async function deleteTree(deps: ApiDeps, resource: StoredResource): Promise<void> {
@@ -60,4 +110,6 @@ async function deleteTree(deps: ApiDeps, resource: StoredResource): Promise<void
     }
   }
   await deps.store.delete(resource.id);
+  // Inside a deleted workspace: the record is gone, and the lifecycle's next pass removes its VMs and nodes.
+  if (isCompute(resource)) await deps.lifecycles.computeChanged(lifecycleInput(resource, 'workspace deleted'));
 }

@@ -1,7 +1,7 @@
 import { createApiError } from '../domain/api-errors.js';
 import { checkOutputBrowseDirectory } from '../domain/job-outputs.js';
 import { type JobRecord, jobOutputDirectoryPathSegment } from '../domain/job-view.js';
-import type { ClusterResourceId, JobResourceId } from '../domain/resource-id.js';
+import type { JobResourceId } from '../domain/resource-id.js';
 import type { OutputFile } from '../stores/output-files.js';
 import type { ApiDeps } from './api-deps.js';
 import { mustGet } from './records.js';
@@ -83,13 +83,5 @@ export async function listJobRemoteLogins(
 ): Promise<{ value: unknown[] }> {
   await mustGet(deps.store, id);
   // Login information lists the nodes the job runs on; a job that holds no nodes has none.
-  return { value: [] };
-}
-
-export async function listClusterRemoteLogins(
-  deps: Pick<ApiDeps, 'store'>,
-  id: ClusterResourceId,
-): Promise<{ value: unknown[] }> {
-  await mustGet(deps.store, id);
   return { value: [] };
 }

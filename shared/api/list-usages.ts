@@ -2,6 +2,7 @@ import type { ClusterRecord } from '../domain/cluster-view.js';
 import { vCpusOf } from '../domain/vm-sizes.js';
 import { allItems } from '../stores/resource-store.js';
 import type { ApiDeps } from './api-deps.js';
+import { clusterNodes } from './cluster-nodes.js';
 
 export interface Usage {
   unit: 'Count';
@@ -19,7 +20,7 @@ function usage(name: string, currentValue: number, limit: number): Usage {
 
 /** Usages_List: clusters and the vCPUs their nodes hold, in one subscription and location. */
 export async function listUsages(
-  deps: Pick<ApiDeps, 'store'>,
+  deps: Pick<ApiDeps, 'store' | 'nodes'>,
   scope: { subscriptionId: string; location: string },
 ): Promise<{ value: Usage[] }> {
   let clusters = 0;
@@ -31,7 +32,8 @@ export async function listUsages(
     for await (const c of allItems((o) => deps.store.listChildren(ws.id, 'cluster', o))) {
       const cluster = c.record as unknown as ClusterRecord;
       clusters += 1;
-      const cores = cluster.currentNodeCount * vCpusOf(cluster.properties.vmSize);
+      // The cores a cluster holds are its nodes' (read live, as the cluster's node counts are).
+      const cores = (await clusterNodes(deps, cluster)).length * vCpusOf(cluster.properties.vmSize);
       if (cluster.properties.vmPriority === 'lowpriority') lowPriority += cores;
       else dedicated += cores;
     }

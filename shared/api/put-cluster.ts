@@ -1,4 +1,4 @@
-import { apiErrorFromBody } from '../domain/api-errors.js';
+import { apiErrorFromBody, createApiError } from '../domain/api-errors.js';
 import { applyClusterUpdate, type ClusterProperties } from '../domain/cluster-schema.js';
 import { type ClusterRecord, newClusterRecord } from '../domain/cluster-view.js';
 import type { ClusterResourceId } from '../domain/resource-id.js';
@@ -18,7 +18,7 @@ export async function putCluster(deps: ApiDeps, id: ClusterResourceId, body: unk
   const validation = validateClusterCreate(body);
   if (!validation.ok) throw apiErrorFromBody(validation.error);
   await requireParents(deps.store, id);
-  return createOnce(deps, {
+  const outcome = await createOnce(deps, {
     id,
     record: newClusterRecord({
       id,
@@ -33,6 +33,18 @@ export async function putCluster(deps: ApiDeps, id: ClusterResourceId, body: unk
       reason: 'only scaleSettings can change, with PATCH (Clusters_Update)',
     },
   });
+  // Started on every PUT while the cluster is being created: a retried PUT restarts a lifecycle that never got
+  // going (starting a running one is a no-op).
+  if (outcome.operationId) {
+    const record = outcome.resource.record as unknown as ClusterRecord;
+    await deps.lifecycles.startCompute({
+      kind: 'cluster',
+      resourceId: outcome.resource.resourceId,
+      uid: record.uid,
+      operationId: outcome.operationId,
+    });
+  }
+  return outcome;
 }
 
 /** Clusters_Update (PATCH): changes scaleSettings. */
@@ -40,15 +52,34 @@ export async function updateCluster(deps: ApiDeps, id: ClusterResourceId, body: 
   const validation = validateClusterUpdate(body);
   if (!validation.ok) throw apiErrorFromBody(validation.error);
   await mustGet(deps.store, id);
+  const now = deps.now().toISOString();
+  let changed = false;
   const updated = await deps.store.update(id, (current) => {
     const record = current.record as unknown as ClusterRecord;
+    if (record.provisioningState === 'deleting') {
+      throw createApiError('OperationNotAllowed', { reason: `the cluster '${id.cluster}' is being deleted` });
+    }
     const properties: ClusterProperties = applyClusterUpdate(record.properties, validation.value);
+    changed = JSON.stringify(properties.scaleSettings) !== JSON.stringify(record.properties.scaleSettings);
+    // The new target is acted on by the cluster's lifecycle; until it has looked, the cluster is resizing.
+    const allocation = changed ? { allocationState: 'resizing', allocationStateTransitionTime: now } : {};
     return {
       ...current,
-      record: { ...current.record, properties } as unknown as Record<string, unknown>,
+      record: { ...current.record, properties, ...allocation } as unknown as Record<string, unknown>,
       bodyHash: deps.secrets.fingerprint(deps.secrets.openAll(properties)),
-      updatedAt: deps.now().toISOString(),
+      updatedAt: now,
     };
   });
-  return updated ?? (await mustGet(deps.store, id));
+  const result = updated ?? (await mustGet(deps.store, id));
+  if (changed) {
+    const record = result.record as unknown as ClusterRecord & { operationId?: string };
+    await deps.lifecycles.computeChanged({
+      kind: 'cluster',
+      resourceId: result.resourceId,
+      uid: record.uid,
+      operationId: record.operationId ?? '',
+      reason: 'scale settings changed',
+    });
+  }
+  return result;
 }

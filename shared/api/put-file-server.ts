@@ -1,5 +1,5 @@
 import { apiErrorFromBody } from '../domain/api-errors.js';
-import { newFileServerRecord } from '../domain/file-server-view.js';
+import { type FileServerRecord, newFileServerRecord } from '../domain/file-server-view.js';
 import type { FileServerResourceId } from '../domain/resource-id.js';
 import { validateFileServerCreate } from '../domain/validate-requests.js';
 import type { ApiDeps } from './api-deps.js';
@@ -12,10 +12,11 @@ export async function putFileServer(deps: ApiDeps, id: FileServerResourceId, bod
   const validation = validateFileServerCreate(body);
   if (!validation.ok) throw apiErrorFromBody(validation.error);
   await requireParents(deps.store, id);
-  return createOnce(deps, {
+  const outcome = await createOnce(deps, {
     id,
     record: newFileServerRecord({
       id,
+      uid: deps.newId(),
       properties: deps.secrets.sealAll(validation.value),
       now: deps.now().toISOString(),
     }),
@@ -26,4 +27,14 @@ export async function putFileServer(deps: ApiDeps, id: FileServerResourceId, bod
       reason: 'a file server cannot be updated; delete it and create it again',
     },
   });
+  if (outcome.operationId) {
+    const record = outcome.resource.record as unknown as FileServerRecord;
+    await deps.lifecycles.startCompute({
+      kind: 'fileServer',
+      resourceId: outcome.resource.resourceId,
+      uid: record.uid!,
+      operationId: outcome.operationId,
+    });
+  }
+  return outcome;
 }

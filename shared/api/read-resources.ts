@@ -1,13 +1,14 @@
 import type { BatchAiResourceId, BatchAiResourceKind } from '../domain/resource-id.js';
 import type { ListOptions } from '../stores/resource-store.js';
 import type { ApiDeps } from './api-deps.js';
+import { withLiveNodeCounts } from './cluster-nodes.js';
 import { mustGet, requireParents, viewOf } from './records.js';
 
 export async function getResource(
-  deps: Pick<ApiDeps, 'store'>,
+  deps: Pick<ApiDeps, 'store' | 'nodes'>,
   id: BatchAiResourceId,
 ): Promise<Record<string, unknown>> {
-  return viewOf(await mustGet(deps.store, id));
+  return viewOf(await withLiveNodeCounts(deps, await mustGet(deps.store, id)));
 }
 
 export interface ViewPage {
@@ -17,7 +18,7 @@ export interface ViewPage {
 
 /** A page of children (experiments, clusters, file servers of a workspace; jobs of an experiment). */
 export async function listChildren(
-  deps: Pick<ApiDeps, 'store'>,
+  deps: Pick<ApiDeps, 'store' | 'nodes'>,
   parent: BatchAiResourceId,
   kind: BatchAiResourceKind,
   options: ListOptions,
@@ -26,7 +27,8 @@ export async function listChildren(
   await requireParents(deps.store, parent);
   await mustGet(deps.store, parent);
   const page = await deps.store.listChildren(parent, kind, options);
-  return { value: page.items.map(viewOf), ...(page.continuation ? { continuation: page.continuation } : {}) };
+  const items = await Promise.all(page.items.map((item) => withLiveNodeCounts(deps, item)));
+  return { value: items.map(viewOf), ...(page.continuation ? { continuation: page.continuation } : {}) };
 }
 
 export async function listWorkspaces(

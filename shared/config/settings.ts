@@ -11,7 +11,30 @@ export interface Settings {
     | { kind: 'connectionString'; connectionString: string }
     | { kind: 'identity'; accountName: string; blobEndpoint: string; queueEndpoint: string };
   cosmos: { endpoint: string; key?: string; database: string; caCertPath?: string };
-  compute: { armEndpoint: string; subscriptionId: string; resourceGroup: string; location: string };
+  compute: {
+    armEndpoint: string;
+    subscriptionId: string;
+    resourceGroup: string;
+    location: string;
+    /** CA to trust for a local https ARM endpoint (ARM_CA_CERT_PATH). */
+    caCertPath?: string;
+    /** Poll interval of ARM long-running operations (ARM's Retry-After wins when larger). */
+    pollIntervalMs: number;
+    /** User-assigned managed identity the VMs run as (ARM id and client id), on Azure. */
+    nodeIdentityId?: string;
+    nodeIdentityClientId?: string;
+    /** Where cloud-init fetches the agent package from (a blob URL on Azure; the emulator ignores it). */
+    agentPackageUrl: string;
+  };
+  nodes: {
+    heartbeatIntervalMs: number;
+    /** Autoscale removes a node only after it has been idle this long. */
+    idleGraceMs: number;
+    /** A registered node not heard from for this long is lost (0: heartbeats are not a loss signal). */
+    lostAfterMs: number;
+    /** $AZ_BATCHAI_MOUNT_ROOT on the nodes (relative to the VM's disk locally). */
+    mountRoot: string;
+  };
   /** Seals write-only values at rest (a Key Vault reference on Azure; a per-stack random key locally). */
   secretsKey: Buffer;
   /**
@@ -43,6 +66,9 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   BATCHAI_RESOURCE_GROUP: 'batchai-local',
   BATCHAI_LOCATION: 'local',
   BATCHAI_JOB_FILE_STORAGE: `AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY}`,
+  ARM_POLL_INTERVAL_MS: '20',
+  BATCHAI_AGENT_PACKAGE_URL: 'local://agent',
+  BATCHAI_NODE_HEARTBEAT_MS: '15000',
 };
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -63,6 +89,12 @@ const SETTING_SCHEMAS: Record<string, z.ZodType<string>> = {
     .refine((v) => /(^|;)AccountName=[^;]+/.test(v) && /(^|;)AccountKey=[^;]+/.test(v), {
       error: 'must be a connection string with AccountName=...;AccountKey=...',
     }),
+  ARM_POLL_INTERVAL_MS: z.string().regex(/^[1-9][0-9]{0,5}$/, { error: 'must be a number of milliseconds' }),
+  BATCHAI_NODE_HEARTBEAT_MS: z
+    .string()
+    .regex(/^[1-9][0-9]{2,6}$/, { error: 'must be a number of milliseconds (≥ 100)' }),
+  BATCHAI_AUTOSCALE_IDLE_GRACE_SECONDS: z.string().regex(/^[0-9]{1,6}$/, { error: 'must be a number of seconds' }),
+  BATCHAI_NODE_LOST_AFTER_SECONDS: z.string().regex(/^[0-9]{1,6}$/, { error: 'must be a number of seconds' }),
   AzureWebJobsStorage: z.string().refine((v) => v === 'UseDevelopmentStorage=true' || /AccountName=[^;]+/.test(v), {
     error: 'must be a storage connection string (AccountName=...;AccountKey=...) or UseDevelopmentStorage=true',
   }),
@@ -103,6 +135,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   const caCertPath = read('COSMOS_CA_CERT_PATH');
   const jobFileStorage = read('BATCHAI_JOB_FILE_STORAGE');
+  const heartbeatIntervalMs = Number(read('BATCHAI_NODE_HEARTBEAT_MS', { fallback: '30000' }));
   return {
     mode,
     storage,
@@ -119,6 +152,26 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       subscriptionId: read('AZURE_SUBSCRIPTION_ID', { required: true })!,
       resourceGroup: read('BATCHAI_RESOURCE_GROUP', { required: true })!,
       location: read('BATCHAI_LOCATION', { required: true })!,
+      ...(read('ARM_CA_CERT_PATH') ? { caCertPath: read('ARM_CA_CERT_PATH')! } : {}),
+      pollIntervalMs: Number(read('ARM_POLL_INTERVAL_MS', { fallback: '2000' })),
+      ...(read('BATCHAI_NODE_IDENTITY_ID') ? { nodeIdentityId: read('BATCHAI_NODE_IDENTITY_ID')! } : {}),
+      ...(read('BATCHAI_NODE_IDENTITY_CLIENT_ID')
+        ? { nodeIdentityClientId: read('BATCHAI_NODE_IDENTITY_CLIENT_ID')! }
+        : {}),
+      // On Azure the deployment uploads the agent package and sets this; without it VMs boot without an agent.
+      agentPackageUrl: read('BATCHAI_AGENT_PACKAGE_URL', { fallback: '' })!,
+    },
+    nodes: {
+      heartbeatIntervalMs,
+      // Four missed heartbeats, and never less than a minute: a busy queue must not look like a dead node.
+      lostAfterMs:
+        Number(
+          read('BATCHAI_NODE_LOST_AFTER_SECONDS', {
+            fallback: String(Math.max(60, Math.ceil((4 * heartbeatIntervalMs) / 1000))),
+          }),
+        ) * 1000,
+      idleGraceMs: Number(read('BATCHAI_AUTOSCALE_IDLE_GRACE_SECONDS', { fallback: '300' })) * 1000,
+      mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
     },
     ...(jobFileStorage ? { jobFileStorage: accountOf(jobFileStorage) } : {}),
   };

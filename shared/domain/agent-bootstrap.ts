@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { AGENT_CONFIG_PATH } from './agent-wire.js';
+
+export { AGENT_CONFIG_PATH, LOCAL_VM_ENV } from './agent-wire.js';
 
 // How a VM becomes a node: the scale set's osProfile.customData is a cloud-init document (base64, ≤ 64 KB, no
 // secret) that writes the agent's boot configuration to AGENT_CONFIG_PATH and starts the agent. On Azure,
@@ -6,8 +9,6 @@ import { z } from 'zod';
 // parseAgentBootstrap, writes the config into the VM's disk and starts the agent process. The agent learns who it
 // is (vmId, instance id, …) from the instance metadata service on Azure and from LOCAL_VM_ENV locally, and
 // reaches storage with the VM's managed identity on Azure (a stand-in credential in LOCAL_VM_ENV locally).
-
-export const AGENT_CONFIG_PATH = '/etc/batchai/agent.json';
 
 export const agentBootConfigSchema = z.strictObject({
   v: z.literal(1),
@@ -28,30 +29,6 @@ export const agentBootConfigSchema = z.strictObject({
   fileServer: z.strictObject({ diskCount: z.number().int().positive(), exportPath: z.string() }).optional(),
 });
 export type AgentBootConfig = z.infer<typeof agentBootConfigSchema>;
-
-/**
- * Environment the local compute emulator gives each VM's agent process, standing in for what Azure provides
- * through IMDS (identity, size, address) and managed identity (storage access).
- */
-export const LOCAL_VM_ENV = {
-  /** Full ARM id of the scale-set VM. */
-  resourceId: 'BATCHAI_VM_RESOURCE_ID',
-  vmId: 'BATCHAI_VM_ID',
-  name: 'BATCHAI_VM_NAME',
-  instanceId: 'BATCHAI_VM_INSTANCE_ID',
-  vmSize: 'BATCHAI_VM_SIZE',
-  /** 'Regular' | 'Spot'. */
-  priority: 'BATCHAI_VM_PRIORITY',
-  /** The VM's disk: a directory the agent treats as its filesystem root (paths like /etc/… live below it). */
-  diskRoot: 'BATCHAI_VM_DISK',
-  ipAddress: 'BATCHAI_VM_IP',
-  /** The node's remote-login port (the scale set's inbound NAT port on Azure). */
-  port: 'BATCHAI_VM_PORT',
-  /** Directory standing in for the network: Azure Files shares and file-server exports shared by every VM. */
-  networkRoot: 'BATCHAI_VM_NETWORK_ROOT',
-  /** Storage connection string standing in for the VM's managed identity (Azurite's well-known account). */
-  storageConnectionString: 'BATCHAI_VM_STORAGE_CONNECTION_STRING',
-} as const;
 
 const BEGIN = '# batchai-agent-config-begin';
 const END = '# batchai-agent-config-end';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_PROTOCOL_VERSION, SEALED_FOR_NODE_ALG } from './agent-wire.js';
 
 // The contract between the app and the node agent that runs on every VM. The agent shares only this folder
 // with the app. Messages travel on Storage queues: one command queue per node (app → agent) and one shared
@@ -7,35 +8,22 @@ import { z } from 'zod';
 // recognised and ignored on both sides. Queue bodies are JSON text; secrets inside them are sealed for the
 // one node that may open them (see SealedForNode), never in clear.
 
-export const AGENT_PROTOCOL_VERSION = 1;
-
-/** The shared queue every agent reports on. */
-export const NODE_EVENTS_QUEUE = 'node-events';
-
-/**
- * The command queue of one node (a scale-set instance). Instance ids are never reused within a scale set, and
- * a reimaged instance keeps its id (its new boot gets a new bootId), so the name is stable for the node's life.
- * Queue names: 3-63 characters of lowercase letters, digits and single hyphens.
- */
-export function nodeCommandQueueName(scaleSetName: string, instanceId: string): string {
-  const vmss = scaleSetName.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-  return `node-${vmss}-${instanceId}`.replace(/-+/g, '-').replace(/-$/, '').slice(0, 63);
-}
-
-/** The scale set that backs a cluster (or a file server): derived from the resource's uid, stable and unique. */
-export function scaleSetNameFor(kind: 'cluster' | 'fileServer', uid: string): string {
-  return `${kind === 'cluster' ? 'bai-c' : 'bai-f'}${uid.replace(/-/g, '').slice(0, 24).toLowerCase()}`;
-}
-
-/** A node's id in the API (nodeId of listRemoteLoginInformation): the scale-set VM name, as Azure names it. */
-export const nodeIdOf = (scaleSetName: string, instanceId: string): string => `${scaleSetName}_${instanceId}`;
+// Names, constants and pure helpers live in agent-wire.ts (zod-free, for the agent) and are re-exported here.
+export {
+  AGENT_PROTOCOL_VERSION,
+  NODE_EVENTS_QUEUE,
+  nodeCommandQueueName,
+  nodeIdOf,
+  SEALED_FOR_NODE_ALG,
+  SEALED_FOR_NODE_HKDF_INFO,
+  scaleSetNameFor,
+} from './agent-wire.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sealing for one node: the agent makes an X25519 key pair at every boot and registers its public key; the app
 // seals each secret value for that key (ephemeral X25519 → HKDF-SHA256 → AES-256-GCM). Only that boot of that
 // node can open it; a queue, a log or a poison message holds only ciphertext.
 
-export const SEALED_FOR_NODE_ALG = 'X25519-HKDF-SHA256-A256GCM';
 export const sealedForNodeSchema = z.strictObject({
   alg: z.literal(SEALED_FOR_NODE_ALG),
   /** The sender's ephemeral X25519 public key, SPKI DER, base64. */
@@ -46,8 +34,6 @@ export const sealedForNodeSchema = z.strictObject({
   ct: z.string(),
 });
 export type SealedForNode = z.infer<typeof sealedForNodeSchema>;
-/** HKDF info string; the salt is the recipient's public key (SPKI DER), binding the secret to that boot. */
-export const SEALED_FOR_NODE_HKDF_INFO = 'batchai-node-secret-v1';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Node identity
@@ -95,6 +81,11 @@ export const agentEventSchema = z.discriminatedUnion('kind', [
     /** X25519 public key, SPKI DER base64: what the app seals this boot's secrets for. */
     publicKey: z.string(),
     agentVersion: z.string(),
+    /**
+     * Whether the node can run containerSettings jobs (a container engine answers). Added after v1 shipped:
+     * optional, absent from older agents (treat absent as unknown).
+     */
+    containerEngine: z.boolean().optional(),
     /** What the node is doing right now: an agent that reconnects re-reports, so no single message is needed. */
     setup: z.enum(['none', 'running', 'succeeded', 'failed']),
     tasks: z.array(z.strictObject({ jobId: z.string(), attempt: z.number().int(), taskId: z.string() })),
@@ -186,6 +177,18 @@ export type MountSpec = z.infer<typeof mountSpecSchema>;
 export const environmentVariableSpecSchema = z.strictObject({ name: z.string(), value: z.string() });
 export const secretSpecSchema = z.strictObject({ name: z.string(), value: sealedForNodeSchema });
 
+/** A job's containerSettings as the agent runs them: the registry password sealed for the node. */
+export const containerSpecSchema = z.strictObject({
+  image: z.string(),
+  /** Registry server (absent: Docker Hub). */
+  serverUrl: z.string().optional(),
+  username: z.string().optional(),
+  password: sealedForNodeSchema.optional(),
+  /** Docker's --shm-size (e.g. '2g'). */
+  shmSize: z.string().optional(),
+});
+export type ContainerSpec = z.infer<typeof containerSpecSchema>;
+
 const commandBase = {
   v: z.literal(AGENT_PROTOCOL_VERSION),
   /** The boot this command is for; an agent drops commands addressed to another boot. */
@@ -229,6 +232,19 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
     stdOutErrDirectory: z.string(),
     /** Extra files the task needs before it starts (e.g. the MPI host file), relative to the job's temp dir. */
     files: z.array(z.strictObject({ path: z.string(), content: z.string() })).default([]),
+    /**
+     * Run the command line inside this container (the job's containerSettings) instead of on the host. A node
+     * without a container engine reports taskExited with error ContainerEngineUnavailable. Added after v1 shipped:
+     * optional, so older senders and agents are unaffected.
+     */
+    container: containerSpecSchema.optional(),
+    /**
+     * The job's mountVolumes, mounted under the task's $AZ_BATCHAI_JOB_MOUNT_ROOT before it starts (a failure ends
+     * the task with error MountFailed before it starts). Every task of the job may carry them: a volume already
+     * mounted for the job on this node is reused; when the job's last task on the node ends, its blob mounts are
+     * flushed and released. Added after v1 shipped: optional.
+     */
+    mounts: z.array(mountSpecSchema).optional(),
   }),
   z.strictObject({
     ...commandBase,

@@ -24,6 +24,10 @@ export interface ClusterRecord extends ProvisioningInfo<ClusterProvisioningState
   currentNodeCount: number;
   nodeStateCounts: NodeStateCounts;
   errors?: BatchAiError[];
+  /** A scale-out to this node count failed (quota): not retried until the target changes. */
+  resizeFailedTarget?: number;
+  /** The delete request's operation, completed by the lifecycle once the VMs are gone. */
+  deleteOperationId?: string;
 }
 
 export function newClusterRecord(input: {

@@ -15,18 +15,26 @@ export interface FileServerMountSettings {
 
 export interface FileServerRecord extends ProvisioningInfo<FileServerProvisioningState> {
   id: FileServerResourceId;
+  /** Unique per creation of this file server name; names its scale set (and so its export). */
+  uid?: string;
   properties: FileServerProperties;
   /** Known once the VM is up. */
   mountSettings?: FileServerMountSettings;
+  errors?: Array<{ code: string; message: string }>;
 }
+
+/** The NFS export of a file server: unique per file server (locally every export lives in one shared directory). */
+export const fileServerExportPath = (scaleSetName: string): string => `/exports/${scaleSetName}`;
 
 export function newFileServerRecord(input: {
   id: FileServerResourceId;
+  uid?: string;
   properties: FileServerProperties;
   now: string;
 }): FileServerRecord {
   return {
     id: input.id,
+    ...(input.uid ? { uid: input.uid } : {}),
     properties: input.properties,
     ...provisioning('creating', input.now),
   };

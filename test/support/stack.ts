@@ -32,6 +32,11 @@ export async function startTestStack(
     appDir?: string;
     cosmosCompactAfter?: number;
     eventGridRetryTimeScale?: number;
+    /** The program each compute-emulator VM runs (default: the repository's built agent). */
+    agentScript?: string;
+    /** Compute emulator boot delay (default 0). */
+    bootDelayMs?: number;
+    coreQuota?: number;
   } = {},
 ): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchai-stack-')));
@@ -41,6 +46,9 @@ export async function startTestStack(
     ...(options.appDir ? { appDir: options.appDir } : {}),
     ...(options.cosmosCompactAfter ? { cosmosCompactAfter: options.cosmosCompactAfter } : {}),
     ...(options.eventGridRetryTimeScale ? { eventGridRetryTimeScale: options.eventGridRetryTimeScale } : {}),
+    ...(options.agentScript ? { agentScript: options.agentScript } : {}),
+    ...(options.bootDelayMs !== undefined ? { bootDelayMs: options.bootDelayMs } : {}),
+    ...(options.coreQuota !== undefined ? { coreQuota: options.coreQuota } : {}),
   });
   let stopped = false;
   const stop = async () => {

@@ -1,0 +1,89 @@
+import type { StorageAuth } from './credentials.js';
+import { expectStatus, type FileBody, resourceUrl, storageRequest, xmlElements, xmlText } from './rest.js';
+
+export interface BlobItem {
+  name: string;
+  etag: string;
+  size: number;
+}
+
+const MAX_APPEND_BLOCK = 4 * 1024 * 1024;
+
+/** The Blob operations the agent needs on one container: list, download, upload, delete, append. */
+export class BlobContainer {
+  constructor(
+    private readonly auth: StorageAuth,
+    private readonly endpoint: string,
+    readonly name: string,
+  ) {}
+
+  private url(blob?: string): URL {
+    return blob === undefined ? resourceUrl(this.endpoint, this.name) : resourceUrl(this.endpoint, this.name, blob);
+  }
+
+  async exists(): Promise<boolean> {
+    const url = this.url();
+    url.searchParams.set('restype', 'container');
+    const res = await storageRequest(this.auth, 'GET', url);
+    return expectStatus(res, [200, 404], `get properties of container ${this.name}`).status === 200;
+  }
+
+  async list(): Promise<BlobItem[]> {
+    const items: BlobItem[] = [];
+    let marker = '';
+    do {
+      const url = this.url();
+      url.searchParams.set('restype', 'container');
+      url.searchParams.set('comp', 'list');
+      if (marker) url.searchParams.set('marker', marker);
+      const res = expectStatus(await storageRequest(this.auth, 'GET', url), [200], `list container ${this.name}`);
+      const xml = res.body.toString('utf8');
+      for (const b of xmlElements(xml, 'Blob')) {
+        items.push({
+          name: xmlText(b, 'Name') ?? '',
+          etag: xmlText(b, 'Etag') ?? '',
+          size: Number(xmlText(b, 'Content-Length') ?? 0),
+        });
+      }
+      marker = xmlText(xml, 'NextMarker') ?? '';
+    } while (marker);
+    return items;
+  }
+
+  /** Downloads a blob into a file (streamed); returns its etag. */
+  async downloadTo(blob: string, path: string): Promise<string> {
+    const res = await storageRequest(this.auth, 'GET', this.url(blob), { sinkPath: path, timeoutMs: 300_000 });
+    return String(expectStatus(res, [200], `download ${blob}`).headers.etag ?? '');
+  }
+
+  /** Uploads a file as one block blob, streamed (Put Blob takes up to 5,000 MiB). */
+  async uploadFile(blob: string, file: FileBody): Promise<string> {
+    const res = await storageRequest(this.auth, 'PUT', this.url(blob), {
+      body: file,
+      headers: { 'x-ms-blob-type': 'BlockBlob', 'content-type': 'application/octet-stream' },
+      timeoutMs: 300_000,
+    });
+    return String(expectStatus(res, [201], `upload ${blob}`).headers.etag ?? '');
+  }
+
+  async delete(blob: string): Promise<void> {
+    expectStatus(await storageRequest(this.auth, 'DELETE', this.url(blob)), [202, 404], `delete ${blob}`);
+  }
+
+  /** Creates (or resets to empty) an append blob: the live log of a running task. */
+  async createAppendBlob(blob: string): Promise<void> {
+    const res = await storageRequest(this.auth, 'PUT', this.url(blob), {
+      headers: { 'x-ms-blob-type': 'AppendBlob', 'content-type': 'text/plain; charset=utf-8' },
+    });
+    expectStatus(res, [201], `create append blob ${blob}`);
+  }
+
+  async append(blob: string, data: Buffer): Promise<void> {
+    for (let at = 0; at < data.length; at += MAX_APPEND_BLOCK) {
+      const url = this.url(blob);
+      url.searchParams.set('comp', 'appendblock');
+      const res = await storageRequest(this.auth, 'PUT', url, { body: data.subarray(at, at + MAX_APPEND_BLOCK) });
+      expectStatus(res, [201], `append to ${blob}`);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import type { Container, ItemDefinition } from '@azure/cosmos';
+import type { NodeRecord } from '../domain/nodes.js';
+import type { NodeStore, StoredNode } from '../stores/node-store.js';
+
+interface NodeDocument extends ItemDefinition {
+  id: string;
+  /** The scale set name: one partition per cluster or file server. */
+  pk: string;
+  kind: 'node' | 'heartbeat';
+  node?: NodeRecord;
+  lastSeen?: string;
+}
+
+const nodeDocId = (instanceId: string) => `node|${instanceId}`;
+const heartbeatDocId = (instanceId: string) => `hb|${instanceId}`;
+
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export class CosmosNodeStore implements NodeStore {
+  constructor(private readonly container: Container) {}
+
+  async list(scaleSetName: string): Promise<StoredNode[]> {
+    // The partition key is in the filter too: the local emulator ignores a query's partitionKey option.
+    const { resources } = await this.container.items
+      .query<NodeDocument>(
+        { query: 'SELECT * FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: scaleSetName }] },
+        { partitionKey: scaleSetName },
+      )
+      .fetchAll();
+    const seen = new Map<string, string>();
+    for (const doc of resources) {
+      if (doc.kind === 'heartbeat' && doc.lastSeen) seen.set(doc.id.slice('hb|'.length), doc.lastSeen);
+    }
+    return resources
+      .filter((d) => d.kind === 'node' && d.node)
+      .map((d) => {
+        const lastSeen = seen.get(d.node!.instanceId);
+        return { ...d.node!, ...(lastSeen ? { lastSeen } : {}) };
+      });
+  }
+
+  async get(scaleSetName: string, instanceId: string): Promise<NodeRecord | undefined> {
+    return (await this.read(scaleSetName, instanceId))?.node;
+  }
+
+  private async read(scaleSetName: string, instanceId: string): Promise<NodeDocument | undefined> {
+    const { resource } = await this.container.item(nodeDocId(instanceId), scaleSetName).read<NodeDocument>();
+    return resource;
+  }
+
+  async update(
+    scaleSetName: string,
+    instanceId: string,
+    change: (current: NodeRecord | undefined) => NodeRecord | undefined,
+  ): Promise<{ node: NodeRecord | undefined; changed: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.read(scaleSetName, instanceId);
+      const next = change(current?.node);
+      if (!next) return { node: current?.node, changed: false };
+      const doc: NodeDocument = { id: nodeDocId(instanceId), pk: scaleSetName, kind: 'node', node: next };
+      try {
+        if (current) {
+          await this.container.item(doc.id, scaleSetName).replace(doc, {
+            accessCondition: { type: 'IfMatch', condition: current._etag as string },
+          });
+        } else {
+          await this.container.items.create(doc);
+        }
+        return { node: next, changed: true };
+      } catch (err) {
+        const status = statusOf(err);
+        // Someone else wrote (or created, or deleted) it meanwhile: read again and decide again.
+        if ((status !== 412 && status !== 409 && status !== 404) || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  async delete(scaleSetName: string, instanceId: string): Promise<void> {
+    await Promise.all(
+      [nodeDocId(instanceId), heartbeatDocId(instanceId)].map(async (id) => {
+        try {
+          await this.container.item(id, scaleSetName).delete();
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+        }
+      }),
+    );
+  }
+
+  async touch(scaleSetName: string, instanceId: string, at: string): Promise<void> {
+    await this.container.items.upsert<NodeDocument>({
+      id: heartbeatDocId(instanceId),
+      pk: scaleSetName,
+      kind: 'heartbeat',
+      lastSeen: at,
+    });
+  }
+}

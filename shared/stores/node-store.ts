@@ -1,0 +1,28 @@
+import type { NodeRecord } from '../domain/nodes.js';
+
+// The nodes of clusters and file servers: one record per node, grouped by scale set, so the agents of one
+// cluster never contend on one document. Heartbeats are kept apart from the record (a blind upsert of a tiny
+// document), so a heartbeat never conflicts with a state change.
+
+export interface StoredNode extends NodeRecord {
+  /** The node's last heartbeat (or registration), from its heartbeat document. */
+  lastSeen?: string;
+}
+
+export interface NodeStore {
+  /** Every node of one scale set, with its last heartbeat. */
+  list(scaleSetName: string): Promise<StoredNode[]>;
+  get(scaleSetName: string, instanceId: string): Promise<NodeRecord | undefined>;
+  /**
+   * Read-modify-write with If-Match, retried on conflict: `change` gets the current record (undefined when there
+   * is none) and returns the new one, or undefined to leave things as they are. Returns what is stored after.
+   */
+  update(
+    scaleSetName: string,
+    instanceId: string,
+    change: (current: NodeRecord | undefined) => NodeRecord | undefined,
+  ): Promise<{ node: NodeRecord | undefined; changed: boolean }>;
+  delete(scaleSetName: string, instanceId: string): Promise<void>;
+  /** Records a heartbeat: a blind upsert, never a conflict. */
+  touch(scaleSetName: string, instanceId: string, at: string): Promise<void>;
+}
