@@ -32,6 +32,8 @@ export interface ComputeSettings {
   tenantId: string;
   /** Value of Retry-After on LRO responses, in seconds. */
   retryAfterSeconds: number;
+  /** Time between a Spot eviction's Preempt notice and the guest shutdown (Azure gives at least 30 s). */
+  evictionNoticeMs: number;
 }
 
 export class Compute {

@@ -44,6 +44,7 @@ export async function startComputeEmulator(o: ComputeEmulatorOptions): Promise<R
     storageConnectionString: o.storageConnectionString,
     tenantId: o.tenantId ?? '00000000-0000-0000-0000-000000000000',
     retryAfterSeconds: o.retryAfterSeconds ?? 0,
+    evictionNoticeMs: o.evictionNoticeMs ?? 0,
   };
   const store = new SqliteComputeStore(join(o.dataDir, 'db'));
   const outbox = new EventOutbox(store, o.eventGrid, log);

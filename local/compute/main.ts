@@ -1,6 +1,6 @@
 // Entry point run by the local stack supervisor:
 //   node dist/local/compute/main.js --port <n> --data-dir <dir> [--agent-script <file>] [--boot-delay-ms <n>]
-//     [--core-quota <n>] [--page-size <n>] [--stop-grace-ms <n>] [--eventgrid-endpoint <url>]
+//     [--core-quota <n>] [--page-size <n>] [--stop-grace-ms <n>] [--eviction-notice-ms <n>] [--eventgrid-endpoint <url>]
 // env: AzureWebJobsStorage (Azurite connection string, the VMs' stand-in for managed identity),
 //      EVENTGRID_TOPIC_KEY (with --eventgrid-endpoint).
 
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       'core-quota': { type: 'string' },
       'page-size': { type: 'string' },
       'stop-grace-ms': { type: 'string' },
+      'eviction-notice-ms': { type: 'string' },
       'eventgrid-endpoint': { type: 'string' },
     },
     strict: true,
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     coreQuota: intOption('core-quota', values['core-quota'], DEFAULT_CORE_QUOTA),
     pageSize: intOption('page-size', values['page-size'], 100, 1),
     stopGraceMs: intOption('stop-grace-ms', values['stop-grace-ms'], 5000),
+    evictionNoticeMs: intOption('eviction-notice-ms', values['eviction-notice-ms'], 0),
     storageConnectionString: storage,
     ...(eventGridEndpoint && topicKey ? { eventGrid: { endpoint: eventGridEndpoint, key: topicKey } } : {}),
     log,

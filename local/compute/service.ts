@@ -18,6 +18,8 @@ export function computeService(options: {
   bootDelayMs?: number;
   coreQuota?: number;
   pageSize?: number;
+  /** Time between a Spot eviction's Preempt notice and the shutdown (default 0). */
+  evictionNoticeMs?: number;
   /** Event Grid's custom topic, known from the port plan before Event Grid runs (the outbox waits for it). */
   eventGrid?: { endpoint: string; topicKey: string };
   after?: string[];
@@ -35,6 +37,7 @@ export function computeService(options: {
       ...opt('--boot-delay-ms', options.bootDelayMs),
       ...opt('--core-quota', options.coreQuota),
       ...opt('--page-size', options.pageSize),
+      ...opt('--eviction-notice-ms', options.evictionNoticeMs),
       ...opt('--eventgrid-endpoint', options.eventGrid?.endpoint),
     ],
     env: {

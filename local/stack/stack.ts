@@ -46,6 +46,8 @@ export interface StackOptions {
   bootDelayMs?: number;
   /** Regional vCPU quota of the compute emulator (default 200). */
   coreQuota?: number;
+  /** Time between a Spot eviction's Preempt notice and the VM's shutdown (default 0). */
+  evictionNoticeMs?: number;
   onLog?: (message: string) => void;
 }
 
@@ -134,6 +136,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           agentScript: options.agentScript,
           bootDelayMs: options.bootDelayMs,
           coreQuota: options.coreQuota,
+          evictionNoticeMs: options.evictionNoticeMs,
           // Event Grid starts after the Functions host; its endpoint and key are known now, and the compute
           // emulator's outbox holds events until it answers.
           ...(has('eventgrid')

@@ -37,6 +37,7 @@ export async function startTestStack(
     /** Compute emulator boot delay (default 0). */
     bootDelayMs?: number;
     coreQuota?: number;
+    evictionNoticeMs?: number;
   } = {},
 ): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchai-stack-')));
@@ -49,6 +50,7 @@ export async function startTestStack(
     ...(options.agentScript ? { agentScript: options.agentScript } : {}),
     ...(options.bootDelayMs !== undefined ? { bootDelayMs: options.bootDelayMs } : {}),
     ...(options.coreQuota !== undefined ? { coreQuota: options.coreQuota } : {}),
+    ...(options.evictionNoticeMs !== undefined ? { evictionNoticeMs: options.evictionNoticeMs } : {}),
   });
   let stopped = false;
   const stop = async () => {

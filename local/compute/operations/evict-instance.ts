@@ -3,7 +3,7 @@
 // capacity; Deallocate keeps it, deallocated, holding no cores).
 import { randomUUID } from 'node:crypto';
 import { scaleSetId } from '../arm-ids.js';
-import type { Compute } from '../compute.js';
+import { type Compute, delay } from '../compute.js';
 import { scheduledEventEmitted } from '../events.js';
 import { stopVmNow, wipeDisk } from '../remove-vm.js';
 import { evictionPolicyOf, refOf } from '../scale-set-model.js';
@@ -14,6 +14,7 @@ export async function evictNow(c: Compute, scaleSetKeyValue: string, instanceId:
   const inst = c.store.getInstance(scaleSetKeyValue, instanceId);
   if (!ss || !inst || inst.provisioningState === 'Deleting' || inst.powerState === 'deallocated') return;
   const now = c.now();
+  const notice = c.settings.evictionNoticeMs;
   c.emit([
     scheduledEventEmitted({
       id: randomUUID(),
@@ -23,11 +24,13 @@ export async function evictNow(c: Compute, scaleSetKeyValue: string, instanceId:
       location: ss.location,
       eventType: 'Preempt',
       resources: [inst.name],
-      notBefore: now,
+      notBefore: new Date(now.getTime() + notice),
       durationInSeconds: -1,
     }),
   ]);
   c.publish();
+  // The notice: the VM still runs (on Azure it can read the Preempt event from IMDS and checkpoint).
+  if (notice > 0) await delay(notice);
   await stopVmNow(c, ss, instanceId);
   const preempted = c.annotationEvent(ss, inst, 'VirtualMachinePreempted');
   if (evictionPolicyOf(ss) === 'Delete') {

@@ -48,6 +48,7 @@ export async function startCompute(o: {
   coreQuota?: number;
   pageSize?: number;
   bootDelayMs?: number;
+  evictionNoticeMs?: number;
   eventGrid?: { endpoint: string; key: string };
 }): Promise<ComputeProcess> {
   const port = o.port ?? (await freePort());
@@ -64,6 +65,7 @@ export async function startCompute(o: {
     ...(o.coreQuota !== undefined ? ['--core-quota', String(o.coreQuota)] : []),
     ...(o.pageSize !== undefined ? ['--page-size', String(o.pageSize)] : []),
     ...(o.bootDelayMs !== undefined ? ['--boot-delay-ms', String(o.bootDelayMs)] : []),
+    ...(o.evictionNoticeMs !== undefined ? ['--eviction-notice-ms', String(o.evictionNoticeMs)] : []),
     ...(o.eventGrid ? ['--eventgrid-endpoint', o.eventGrid.endpoint] : []),
   ];
   const child = spawn(process.execPath, args, {

@@ -134,3 +134,33 @@ test('records, VMs and disks survive a graceful restart and a kill -9; buffered 
   await client.virtualMachineScaleSets.delete(RG, 'keep', FAST).pollUntilDone();
   assert.deepEqual(processesMentioning(join(dataDir, 'disks')), [], 'no VM left (the emulator itself still runs)');
 });
+
+test('an eviction notice: the Preempt event is out while the VM still runs, the shutdown follows', async () => {
+  const compute = await startCompute({ dataDir: await tempDir('compute-notice'), evictionNoticeMs: 5000 });
+  running.push({ stop: () => compute.stop() });
+  const client = computeClient(compute.endpoint);
+  await client.virtualMachineScaleSets
+    .createOrUpdate(RG, 'spot', scaleSetBody({ name: 'spot', capacity: 1, spot: 'Delete' }), FAST)
+    .pollUntilDone();
+  const [vm] = await adminVms(compute.endpoint, 'spot');
+  assert.ok(vm?.pid);
+  await client.virtualMachineScaleSetVMs.simulateEviction(RG, 'spot', '0');
+  const notice = await waitFor('Preempt notice in the outbox', async () => {
+    const { value } = (await (await fetch(`${compute.endpoint}/admin/events`)).json()) as {
+      value: {
+        event: { eventType: string; eventTime: string; data: { resourceInfo: { properties: { NotBefore: string } } } };
+      }[];
+    };
+    return value.find(
+      (e) => e.event.eventType === 'Microsoft.ResourceNotifications.MaintenanceResources.ScheduledEventEmitted',
+    );
+  });
+  assert.ok(processState(vm.pid), 'the VM runs during the notice');
+  const notBefore = Date.parse(notice.event.data.resourceInfo.properties.NotBefore);
+  // NotBefore is RFC 1123 (whole seconds): the notice announced is the configured 5 s.
+  assert.ok(Math.abs(notBefore - Date.parse(notice.event.eventTime) - 5000) <= 1000);
+  await waitFor('evicted after the notice', () => (processState(vm.pid!) === undefined ? true : undefined));
+  await waitFor('VM removed (evictionPolicy Delete)', async () =>
+    (await adminVms(compute.endpoint, 'spot')).length === 0 ? true : undefined,
+  );
+});
