@@ -4,6 +4,7 @@ import * as agentIdleRss from './agent-idle-rss.js';
 import * as clusterProvisioning from './cluster-provisioning.js';
 import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
+import * as jobsThroughput from './jobs-throughput.js';
 import * as schedulingPass from './scheduling-pass.js';
 
 const BENCHMARKS: Array<{
@@ -16,6 +17,7 @@ const BENCHMARKS: Array<{
   { name: 'agent-idle-rss', ...agentIdleRss },
   { name: 'compute-boot', ...computeBoot },
   { name: 'cluster-provisioning', ...clusterProvisioning },
+  { name: 'jobs-throughput', ...jobsThroughput },
 ];
 
 for (const bench of BENCHMARKS) {

@@ -171,6 +171,10 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       break;
     }
     if (ending?.kind !== 'timeout') timer.cancel();
+    // A lost node's processes are gone with it: nothing to wait for there.
+    if (ending?.kind === 'nodeLost') {
+      for (const [id, task] of running) if (task.nodeId === ending.event.nodeId) running.delete(id);
+    }
     if (running.size > 0) yield* stopTasks(context, kill, running, waitOne);
     if (ending?.kind === 'terminate') {
       yield finish({ outcome: 'terminated', ...opOf(ending.event) });

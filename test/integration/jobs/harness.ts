@@ -20,7 +20,13 @@ export interface JobCluster {
   jobPath(name: string): string;
 }
 
-export async function hostCluster(stack: TestStack, nodes: number, ws = 'ws', name = 'c'): Promise<JobCluster> {
+export async function hostCluster(
+  stack: TestStack,
+  nodes: number,
+  ws = 'ws',
+  name = 'c',
+  vmPriority: 'dedicated' | 'lowpriority' = 'dedicated',
+): Promise<JobCluster> {
   const api = new BatchAiApi(stack.descriptor);
   const wsPath = api.workspacePath(ws);
   for (const [path, body] of [
@@ -35,6 +41,7 @@ export async function hostCluster(stack: TestStack, nodes: number, ws = 'ws', na
     body: {
       properties: {
         vmSize: 'STANDARD_D1_V2',
+        vmPriority,
         virtualMachineConfiguration: { imageReference: HOST_EXECUTION_IMAGE },
         scaleSettings: { manual: { targetNodeCount: nodes } },
         userAccountSettings: { adminUserName: 'demo', adminUserPassword: 'cluster-Pa55word' },
