@@ -53,6 +53,8 @@ export const jobInstanceId = (uid: string): string => `job-${uid}`;
 
 /** How long a killed job's processes get to report their exit before its nodes are given back anyway. */
 const KILL_GRACE_MS = 15_000;
+/** How long a task killed by a signal we did not send waits for its node's loss to be reported. */
+const SIGNAL_GRACE_MS = 10_000;
 
 // Store writes are idempotent, so retrying them on a transient failure (Cosmos throttling, a restart) is safe.
 const storeRetry = new df.RetryOptions(500, 10);
@@ -157,6 +159,19 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
         running.delete(got.event.taskId);
         const failed = got.event.error !== undefined || got.event.exitCode !== 0;
         if (got.event.taskId.endsWith('.master') || master === undefined) master = got.event.exitCode ?? undefined;
+        if (failed && got.event.signal !== null && got.event.error === undefined) {
+          // Killed by a signal we did not send: usually its node is going away (eviction, shutdown), and the agent
+          // stopped its tasks first. Wait a little for the node's loss to be reported before blaming the job.
+          const grace = context.df.createTimer(
+            new Date(context.df.currentUtcDateTime.getTime() + SIGNAL_GRACE_MS),
+          );
+          const next = (yield* waitOne([JOB_EVENTS.nodeLost, JOB_EVENTS.terminate], grace)()) as Waited;
+          if (next.kind !== 'timeout') grace.cancel();
+          if (next.kind === 'terminate' || (next.kind === 'nodeLost' && next.event.attempt === attempt)) {
+            ending = next;
+            break;
+          }
+        }
         if (failed) {
           failure = taskFailure(phase, got.event);
           break;
