@@ -17,10 +17,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../shared/config/well-known-emulator-credentials.js';
-import { HOST_EXECUTION_IMAGE } from '../shared/domain/launch-plans/host-execution.js';
 import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../shared/config/well-known-emulator-credentials.js';
+import { HOST_EXECUTION_IMAGE } from '../shared/domain/launch-plans/host-execution.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -132,7 +132,15 @@ export async function run(): Promise<Record<string, unknown>> {
       const name = `idle-${i}`;
       await submit(name);
       let job: Json | undefined;
-      await until(`job ${name}`, async () => (job = await final(name)) !== undefined, 120_000, 50);
+      await until(
+        `job ${name}`,
+        async () => {
+          job = await final(name);
+          return job !== undefined;
+        },
+        120_000,
+        50,
+      );
       idle.push(await measure(name, job!));
     }
 
@@ -180,13 +188,49 @@ export async function run(): Promise<Record<string, unknown>> {
         makespanMs,
         idealMs,
         efficiency: Math.round((idealMs / makespanMs) * 1000) / 1000,
-        submitToStartMs: { p50: pct(burst.map((b) => b.submitToStartMs), 50), p99: pct(burst.map((b) => b.submitToStartMs), 99) },
-        exitToFinalMs: { p50: pct(burst.map((b) => b.exitToFinalMs), 50), p99: pct(burst.map((b) => b.exitToFinalMs), 99) },
+        submitToStartMs: {
+          p50: pct(
+            burst.map((b) => b.submitToStartMs),
+            50,
+          ),
+          p99: pct(
+            burst.map((b) => b.submitToStartMs),
+            99,
+          ),
+        },
+        exitToFinalMs: {
+          p50: pct(
+            burst.map((b) => b.exitToFinalMs),
+            50,
+          ),
+          p99: pct(
+            burst.map((b) => b.exitToFinalMs),
+            99,
+          ),
+        },
       },
       idleCluster: {
         probes: IDLE_PROBES,
-        submitToStartMs: { p50: pct(idle.map((b) => b.submitToStartMs), 50), p99: pct(idle.map((b) => b.submitToStartMs), 99) },
-        exitToFinalMs: { p50: pct(idle.map((b) => b.exitToFinalMs), 50), p99: pct(idle.map((b) => b.exitToFinalMs), 99) },
+        submitToStartMs: {
+          p50: pct(
+            idle.map((b) => b.submitToStartMs),
+            50,
+          ),
+          p99: pct(
+            idle.map((b) => b.submitToStartMs),
+            99,
+          ),
+        },
+        exitToFinalMs: {
+          p50: pct(
+            idle.map((b) => b.exitToFinalMs),
+            50,
+          ),
+          p99: pct(
+            idle.map((b) => b.exitToFinalMs),
+            99,
+          ),
+        },
       },
       targets: { efficiency: 0.8, idleSubmitToStartP99Ms: 1000 },
     };

@@ -3,9 +3,8 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { DurableClient } from 'durable-functions';
-import { durableLifecycles } from '../orchestrations/lifecycles.js';
+import { durableJobSignals, durableLifecycles } from '../orchestrations/lifecycles.js';
 import type { ApiDeps } from '../shared/api/api-deps.js';
-import { BlobOutputFileLister } from '../shared/blob/blob-output-file-lister.js';
 import type { ComputeDeps } from '../shared/clusters/reconcile-compute.js';
 import { ArmScaleSets, localStaticCredential } from '../shared/compute/arm-scale-sets.js';
 import { loadSettings, type Settings } from '../shared/config/settings.js';
@@ -14,16 +13,19 @@ import { CosmosClusterDemand } from '../shared/cosmos/cosmos-cluster-demand.js';
 import { CosmosNodeStore } from '../shared/cosmos/cosmos-node-store.js';
 import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js';
 import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
+import { CosmosScheduleStore, ensureSchedulesContainer } from '../shared/cosmos/cosmos-schedule-store.js';
 import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
+import type { JobRunDeps } from '../shared/jobs/job-run-deps.js';
+import { releaseClusterNodes } from '../shared/jobs/release-cluster-nodes.js';
 import type { AgentEventDeps } from '../shared/nodes/apply-agent-event.js';
 import { QueueNodeCommands } from '../shared/nodes/node-commands.js';
 import type { MountEndpoints } from '../shared/nodes/resolve-node-setup.js';
+import { DownloadSigner } from '../shared/outputs/download-links.js';
+import { LocationOutputFileLister } from '../shared/outputs/location-output-files.js';
 import { SecretBox } from '../shared/secrets/secret-box.js';
 
 // The one place where the app's adapters are built and wired. Settings are read once, at the first use,
 // and a bad setting fails every trigger with a message naming it.
-
-export const JOB_OUTPUTS_CONTAINER = 'job-outputs';
 
 /** When this app instance started: node silence (missed heartbeats) is counted from here at the earliest. */
 const STARTED_AT = new Date();
@@ -37,6 +39,8 @@ export interface AppServices {
   compute: ComputeDeps;
   /** What agent events are applied with (the lifecycles come with each invocation's Durable client). */
   agentEvents: Omit<AgentEventDeps, 'lifecycles'>;
+  /** What job lifecycles and schedulers act with (the signals come with each invocation's Durable client). */
+  jobs: Omit<JobRunDeps, 'signals'>;
 }
 
 let services: Promise<AppServices> | undefined;
@@ -45,6 +49,7 @@ async function build(): Promise<AppServices> {
   const settings = loadSettings();
   const cosmos = createCosmosClient(settings.cosmos);
   const { resources, operations, nodes } = await ensureContainers(cosmos, settings.cosmos.database);
+  const schedules = new CosmosScheduleStore(await ensureSchedulesContainer(cosmos.database(settings.cosmos.database)));
   const storage = settings.storage;
   const blobs =
     storage.kind === 'connectionString'
@@ -54,13 +59,19 @@ async function build(): Promise<AppServices> {
     storage.kind === 'connectionString'
       ? QueueServiceClient.fromConnectionString(storage.connectionString)
       : new QueueServiceClient(storage.queueEndpoint, new DefaultAzureCredential());
-  const outputs = blobs.getContainerClient(JOB_OUTPUTS_CONTAINER);
-  await outputs.createIfNotExists();
   const base = {
     store: new CosmosResourceStore(resources),
     operations: new CosmosOperationStore(operations),
     secrets: new SecretBox(settings.secretsKey),
-    outputFiles: new BlobOutputFileLister(outputs),
+    // Outputs are listed where the job wrote them: the blob container, share or export behind the directory.
+    outputFiles: new LocationOutputFileLister({
+      ...(settings.localNetworkRoot ? { networkRoot: settings.localNetworkRoot } : {}),
+      local: settings.mode === 'local',
+      blobEndpointFor: (account) =>
+        settings.mode === 'local' ? blobs.url : `https://${account}.blob.core.windows.net/`,
+      signer: new DownloadSigner(settings.secretsKey),
+      now: () => new Date(),
+    }),
     nodes: new CosmosNodeStore(nodes),
     now: () => new Date(),
     newId: randomUUID,
@@ -104,6 +115,7 @@ async function build(): Promise<AppServices> {
     base,
     compute,
     agentEvents: { ...base, commands, endpoints },
+    jobs: { ...base, schedules, commands, endpoints },
   };
 }
 
@@ -113,6 +125,22 @@ export function appServices(): Promise<AppServices> {
     throw err;
   });
   return services;
+}
+
+/** What the job lifecycles and cluster schedulers run with; signals go through this invocation's Durable client. */
+export async function jobRunDeps(client: DurableClient): Promise<JobRunDeps> {
+  const { jobs, base } = await appServices();
+  return { ...jobs, signals: durableJobSignals(client, base) };
+}
+
+/** The cluster lifecycle's deps with the nodeDeallocationOption hook, which tells the jobs on released nodes. */
+export async function computeDeps(client: DurableClient): Promise<ComputeDeps> {
+  const { compute, jobs, base } = await appServices();
+  const signals = durableJobSignals(client, base);
+  return {
+    ...compute,
+    releaseNodes: (request) => releaseClusterNodes({ schedules: jobs.schedules, signals }, request),
+  };
 }
 
 /** Per-invocation dependencies: the Durable client comes with each invocation. */

@@ -1,11 +1,13 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { registerComputeLifecycle } from '../orchestrations/cluster-lifecycle.js';
+import { registerClusterScheduler } from '../orchestrations/cluster-scheduler.js';
 import { registerJobLifecycle } from '../orchestrations/job-lifecycle.js';
 import { signalClusterDemand } from '../orchestrations/lifecycles.js';
 import { registerManifestSubmissions } from './blob/submit-job-manifest.js';
-import { appServices } from './dependencies.js';
+import { appServices, computeDeps, jobRunDeps } from './dependencies.js';
 import { registerVmEvents } from './eventgrid/handle-vm-event.js';
+import { registerOutputDownloads } from './http/download-output-file.js';
 import { registerApiRoutes } from './http/register-api.js';
 import { registerAgentEvents } from './queue/handle-agent-event.js';
 import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
@@ -14,13 +16,17 @@ import { registerQueueSubmissions } from './queue/submit-job-from-queue.js';
 app.setup({ enableHttpStream: false });
 
 registerApiRoutes(); // the Batch AI REST API (one function per operation) and its OpenAPI document
+registerOutputDownloads(); // signed download links of output files on shares and file server exports
 registerQueueSubmissions(); // job-submissions queue
 registerManifestSubmissions(); // manifests/{workspace}/{experiment}/{job}.json via Event Grid
 registerAgentEvents(); // node-events queue: what node agents report
 registerVmEvents(); // VM health events (Event Grid): evictions, host crashes
 // one orchestration per job; a finished job may shrink an autoscaled cluster
 registerJobLifecycle(
+  async (context) => jobRunDeps(df.getClient(context)),
   async () => (await appServices()).base,
   async (jobId, context) => signalClusterDemand(df.getClient(context), (await appServices()).base, jobId),
 );
-registerComputeLifecycle(async () => (await appServices()).compute); // one orchestration per cluster / file server
+registerClusterScheduler(async (context) => jobRunDeps(df.getClient(context))); // one scheduler per cluster
+// one orchestration per cluster / file server
+registerComputeLifecycle(async (context) => computeDeps(df.getClient(context)));

@@ -162,9 +162,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
         if (failed && got.event.signal !== null && got.event.error === undefined) {
           // Killed by a signal we did not send: usually its node is going away (eviction, shutdown), and the agent
           // stopped its tasks first. Wait a little for the node's loss to be reported before blaming the job.
-          const grace = context.df.createTimer(
-            new Date(context.df.currentUtcDateTime.getTime() + SIGNAL_GRACE_MS),
-          );
+          const grace = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + SIGNAL_GRACE_MS));
           const next = (yield* waitOne([JOB_EVENTS.nodeLost, JOB_EVENTS.terminate], grace)()) as Waited;
           if (next.kind !== 'timeout') grace.cancel();
           if (next.kind === 'terminate' || (next.kind === 'nodeLost' && next.event.attempt === attempt)) {
@@ -208,22 +206,34 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       return { jobId: input.jobId, outcome: 'timeout' };
     }
     if (ending?.kind === 'nodeLost') {
-      yield requeue('NodeLost', `Node ${ending.event.nodeId} was lost while the job ran on it (${ending.event.reason}).`);
+      yield requeue(
+        'NodeLost',
+        `Node ${ending.event.nodeId} was lost while the job ran on it (${ending.event.reason}).`,
+      );
       return nextAttempt();
     }
     if (ending?.kind === 'releaseNodes') {
       if (ending.event.option === 'requeue') {
-        yield requeue('NodesReleased', 'The cluster was resized down and released the job\'s nodes (requeue).');
+        yield requeue('NodesReleased', "The cluster was resized down and released the job's nodes (requeue).");
         return nextAttempt();
       }
       yield finish({
         outcome: 'failed',
-        errors: [{ code: 'NodesReleased', message: 'The cluster was resized down and terminated the job (nodeDeallocationOption terminate).' }],
+        errors: [
+          {
+            code: 'NodesReleased',
+            message: 'The cluster was resized down and terminated the job (nodeDeallocationOption terminate).',
+          },
+        ],
       });
       return { jobId: input.jobId, outcome: 'failed' };
     }
     if (failure) {
-      yield finish({ outcome: 'failed', errors: failure.errors, ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}) });
+      yield finish({
+        outcome: 'failed',
+        errors: failure.errors,
+        ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}),
+      });
       return { jobId: input.jobId, outcome: 'failed' };
     }
     if (phase === 'run') exitCode = master ?? 0;
@@ -233,7 +243,8 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   return { jobId: input.jobId, outcome: 'succeeded' };
 };
 
-const opOf = (event: { operationId?: string } | undefined) => (event?.operationId ? { operationId: event.operationId } : {});
+const opOf = (event: { operationId?: string } | undefined) =>
+  event?.operationId ? { operationId: event.operationId } : {};
 
 /** killTask to the tasks still running, then wait (bounded) for their exits so the nodes are free when given back. */
 function* stopTasks(

@@ -4,8 +4,8 @@ import { finishJobTermination, type TransitionDeps } from '../shared/api/job-tra
 import type { ClusterRecord } from '../shared/domain/cluster-view.js';
 import type { JobRecord } from '../shared/domain/job-view.js';
 import { parseBatchAiResourceIdOf } from '../shared/domain/resource-id.js';
-import { COMPUTE_CHANGED_EVENT, COMPUTE_LIFECYCLE, computeInstanceId } from './cluster-lifecycle.js';
 import type { JobSignals } from '../shared/jobs/job-run-deps.js';
+import { COMPUTE_CHANGED_EVENT, COMPUTE_LIFECYCLE, computeInstanceId } from './cluster-lifecycle.js';
 import { CLUSTER_SCHEDULER, SCHEDULE_CHANGED_EVENT, schedulerInstanceId } from './cluster-scheduler.js';
 import { JOB_LIFECYCLE, type JobLifecycleInput, jobInstanceId, TERMINATE_EVENT } from './job-lifecycle.js';
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localStackAppSettings } from '../../shared/config/settings.js';
 import { azuriteService, storageEndpoints } from '../azurite/service.js';
-import { computeEndpoint, computeService } from '../compute/service.js';
+import { computeDataDir, computeEndpoint, computeService } from '../compute/service.js';
 import { cosmosCertPath, cosmosService, EMULATOR_KEY } from '../cosmos/service.js';
 import {
   eventGridService,
@@ -157,7 +157,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           dataDir,
           port: ports.functions,
           appDir,
-          appSettings: localStackAppSettings({ ...descriptor, secretsKey: await loadOrCreateSecretsKey(dataDir) }),
+          appSettings: {
+            ...localStackAppSettings({ ...descriptor, secretsKey: await loadOrCreateSecretsKey(dataDir) }),
+            // Shares and file server exports live in the compute emulator's network directory: outputs are listed
+            // and served from there.
+            ...(has('compute') ? { BATCHAI_LOCAL_NETWORK_ROOT: join(computeDataDir(dataDir), 'network') } : {}),
+          },
           after: first.map((s) => s.name),
         }),
       );

@@ -44,6 +44,11 @@ export interface Settings {
    * mounts are rejected (giving job code the key of the app's own storage account would be unsafe).
    */
   jobFileStorage?: { name: string; key: string };
+  /**
+   * Local stack only: the compute emulator's shared network directory (BATCHAI_LOCAL_NETWORK_ROOT), where Azure
+   * Files shares and file server exports live, so listOutputFiles lists them and the app serves download links.
+   */
+  localNetworkRoot?: string;
 }
 
 export class SettingsError extends Error {
@@ -174,6 +179,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
     },
     ...(jobFileStorage ? { jobFileStorage: accountOf(jobFileStorage) } : {}),
+    ...(read('BATCHAI_LOCAL_NETWORK_ROOT') ? { localNetworkRoot: read('BATCHAI_LOCAL_NETWORK_ROOT')! } : {}),
   };
 }
 

@@ -2,9 +2,16 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import {
+  getJob,
+  hostCluster,
+  type JobCluster,
+  listOutputs,
+  shareDirectory,
+  waitForJob,
+} from '../integration/jobs/harness.js';
 import { blobClient, startTestStack, type TestStack, withServiceOutput } from '../support/stack.js';
 import { waitFor } from '../support/wait-for.js';
-import { getJob, hostCluster, type JobCluster, listOutputs, shareDirectory, waitForJob } from '../integration/jobs/harness.js';
 
 // The 2-node examples that need Debian packages (`npm run test:system`): examples/mpi-hello (openmpi-bin) and
 // examples/pytorch-ddp (python3-torch, run by /usr/bin/python3), each dropped unchanged as a blob manifest onto a
@@ -44,7 +51,11 @@ async function dropExample(example: string): Promise<string> {
 t('the 2-node MPI example: mpirun starts one rank per slot and every rank leaves its file', async () => {
   const path = await dropExample('mpi-hello');
   const done = await waitForJob(c.api, path, ['succeeded', 'failed'], 300_000);
-  assert.equal(done.executionState, 'succeeded', JSON.stringify(done));
+  const stderr = await readFile(
+    join(shareDirectory(stack, 'examples'), done.jobOutputDirectoryPathSegment, 'stdouterr', 'stderr.txt'),
+    'utf8',
+  ).catch(() => '');
+  assert.equal(done.executionState, 'succeeded', `${JSON.stringify(done)}\n${stderr}`);
   const names = (await listOutputs(c.api, path, 'RESULTS')).value.map((f) => f.name);
   assert.ok(names.includes('rank-0.txt') && names.includes('rank-1.txt'), names.join(','));
 });

@@ -64,11 +64,11 @@ t('a one-node job succeeds; its stdout and outputs are listed where they are and
   forged.searchParams.set('p', forged.searchParams.get('p')!.replace('answer.txt', '../../../../../etc/passwd'));
   assert.equal((await fetch(forged)).status, 403);
   // A directory escaping the output directory is refused.
-  const escape = await c.api.call(
+  const escaping = await c.api.call(
     'POST',
     `${path}/listOutputFiles?outputdirectoryid=OUT&directory=${encodeURIComponent('../..')}`,
   );
-  assert.equal(escape.status, 400, escape.text);
+  assert.equal(escaping.status, 400, escaping.text);
   await bothIdle();
 });
 
@@ -194,10 +194,18 @@ t('deleting a running job terminates it first and frees its node', async () => {
 t('a burst of mixed jobs starts in priority order, and a 2-node job gets both nodes at once', async () => {
   // A 2-node job holds the cluster while the others queue behind it.
   const gate = c.jobPath('gate');
-  await submitJob(c.api, gate, jobBody(c.clusterId, { nodeCount: 2, customToolkitSettings: { commandLine: 'sleep 4' } }));
+  await submitJob(
+    c.api,
+    gate,
+    jobBody(c.clusterId, { nodeCount: 2, customToolkitSettings: { commandLine: 'sleep 4' } }),
+  );
   await waitForJob(c.api, gate, ['running']);
   const quick = (priority: string, nodeCount = 1) =>
-    jobBody(c.clusterId, { schedulingPriority: priority, nodeCount, customToolkitSettings: { commandLine: 'sleep 1' } });
+    jobBody(c.clusterId, {
+      schedulingPriority: priority,
+      nodeCount,
+      customToolkitSettings: { commandLine: 'sleep 1' },
+    });
   const order = [
     ['low-1', quick('low')],
     ['normal-1', quick('normal')],
@@ -210,7 +218,9 @@ t('a burst of mixed jobs starts in priority order, and a 2-node job gets both no
   // While the gang job runs, it holds both nodes.
   await waitForJob(c.api, c.jobPath('gang-high'), ['running', 'succeeded'], 180_000);
   const gangLogins = await remoteLogins(c.api, c.jobPath('gang-high'));
-  const done = await Promise.all(order.map(([name]) => waitForJob(c.api, c.jobPath(name), ['succeeded', 'failed'], 180_000)));
+  const done = await Promise.all(
+    order.map(([name]) => waitForJob(c.api, c.jobPath(name), ['succeeded', 'failed'], 180_000)),
+  );
   for (const d of done) assert.equal(d.executionState, 'succeeded', JSON.stringify(d));
   const start = Object.fromEntries(order.map(([name], i) => [name, Date.parse(done[i]!.executionInfo!.startTime!)]));
   const end = Object.fromEntries(order.map(([name], i) => [name, Date.parse(done[i]!.executionInfo!.endTime!)]));
