@@ -91,8 +91,11 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
 
   let clusterId = input.clusterId ?? '';
   if (attempt === 1) {
-    yield call(ACTIVITIES.markJobProvisioned, { jobId: input.jobId, operationId: input.operationId });
-    const queued = (yield call(ACTIVITIES.enqueueJob, { jobId: input.jobId })) as { clusterId?: string; gone?: true };
+    // One activity (provisioned, then queued): every hop before the job starts is latency the user waits for.
+    const queued = (yield call(ACTIVITIES.enqueueJob, {
+      jobId: input.jobId,
+      operationId: input.operationId,
+    })) as { clusterId?: string; gone?: true };
     if (!queued.clusterId) return { jobId: input.jobId, outcome: 'gone' };
     clusterId = queued.clusterId;
   }
@@ -307,8 +310,12 @@ export function createJobActivities(
   return {
     markJobProvisioned: async (input: unknown) =>
       markJobProvisioned(await transitions(), input as { jobId: string; operationId: string }),
-    enqueueJob: async (input: unknown, context: InvocationContext) =>
-      enqueueJob(await deps(context), input as { jobId: string }),
+    enqueueJob: async (input: unknown, context: InvocationContext) => {
+      const job = input as { jobId: string; operationId?: string };
+      if (job.operationId)
+        await markJobProvisioned(await transitions(), { jobId: job.jobId, operationId: job.operationId });
+      return enqueueJob(await deps(context), job);
+    },
     launchJobAttempt: async (input: unknown, context: InvocationContext) =>
       launchJobAttempt(await deps(context), input as LaunchInput),
     killJobTasks: async (input: unknown, context: InvocationContext) =>

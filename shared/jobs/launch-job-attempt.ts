@@ -48,9 +48,16 @@ export async function launchJobAttempt(deps: JobRunDeps, input: LaunchInput): Pr
   const job = await readJob(deps, input.jobId);
   if (!job || isFinal(job)) return { ok: false, gone: true };
   const clusterRef = parseBatchAiResourceIdOf('cluster', job.properties.cluster.id);
-  const cluster = clusterRef.ok
-    ? ((await deps.store.get(clusterRef.value))?.record as unknown as ClusterRecord | undefined)
-    : undefined;
+  const [storedCluster, nodeRecords] = await Promise.all([
+    clusterRef.ok ? deps.store.get(clusterRef.value) : undefined,
+    Promise.all(
+      input.nodeIds.map((nodeId) => {
+        const { scaleSetName, instanceId } = splitNodeId(nodeId);
+        return deps.nodes.get(scaleSetName, instanceId);
+      }),
+    ),
+  ]);
+  const cluster = storedCluster?.record as unknown as ClusterRecord | undefined;
   if (!cluster) {
     return {
       ok: false,
@@ -58,9 +65,8 @@ export async function launchJobAttempt(deps: JobRunDeps, input: LaunchInput): Pr
     };
   }
   const records: NodeRecord[] = [];
-  for (const nodeId of input.nodeIds) {
-    const { scaleSetName, instanceId } = splitNodeId(nodeId);
-    const node = await deps.nodes.get(scaleSetName, instanceId);
+  for (const [i, nodeId] of input.nodeIds.entries()) {
+    const node = nodeRecords[i];
     if (!node?.bootId || !node.publicKey || !node.ipAddress || node.state === 'unusable' || node.state === 'leaving') {
       return { ok: false, lostNodeId: nodeId };
     }

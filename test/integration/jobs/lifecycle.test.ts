@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../../shared/config/well-known-emulator-credentials.js';
+import { blobClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 import { waitForNodes } from '../clusters/harness.js';
 import {
@@ -237,5 +238,54 @@ t('a burst of mixed jobs starts in priority order, and a 2-node job gets both no
     const overlaps = start[other]! < end['gang-high']! && end[other]! > start['gang-high']!;
     assert.equal(overlaps, false, `${other} ran alongside the 2-node job: ${JSON.stringify({ start, end })}`);
   }
+  await bothIdle();
+});
+
+t('stdout on a blob container: a running job’s log is listed with a SAS link while it runs', async () => {
+  const container = blobClient(stack.descriptor).getContainerClient('joblogs');
+  await container.createIfNotExists();
+  const path = c.jobPath('blob-logs');
+  await submitJob(c.api, path, {
+    properties: {
+      cluster: { id: c.clusterId },
+      nodeCount: 1,
+      stdOutErrPathPrefix: '$AZ_BATCHAI_JOB_MOUNT_ROOT/bfs/logs',
+      mountVolumes: {
+        azureBlobFileSystems: [
+          {
+            accountName: AZURITE_ACCOUNT_NAME,
+            containerName: 'joblogs',
+            credentials: { accountKey: AZURITE_ACCOUNT_KEY },
+            relativeMountPath: 'bfs',
+          },
+        ],
+      },
+      customToolkitSettings: { commandLine: 'for i in $(seq 1 600); do echo line $i; sleep 0.1; done' },
+    },
+  });
+  const text = await waitFor(
+    'the running job stdout in the blob container',
+    async () => {
+      const job = await getJob(c.api, path);
+      if (job?.executionState !== 'running') return false;
+      const f = (await listOutputs(c.api, path, 'stdouterr')).value.find((x) => x.name === 'stdout.txt');
+      if (!f?.downloadUrl) return false;
+      const r = await fetch(f.downloadUrl);
+      const body = r.ok ? await r.text() : '';
+      return /line 3\n/.test(body) && body;
+    },
+    90_000,
+    200,
+  );
+  assert.match(text, /^line 1\n/);
+  const blobs = [];
+  for await (const b of container.listBlobsFlat({ prefix: 'logs/' })) blobs.push(b.name);
+  assert.ok(
+    blobs.some((n) => n.endsWith('/stdouterr/stdout.txt')),
+    blobs.join(','),
+  );
+  const terminated = await c.api.call('POST', `${path}/terminate`);
+  assert.equal(terminated.status, 202, terminated.text);
+  assert.equal((await waitForJob(c.api, path, ['failed', 'succeeded'])).executionState, 'failed');
   await bothIdle();
 });
