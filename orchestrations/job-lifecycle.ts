@@ -105,6 +105,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
 
   // Queued: wait for nodes (or a terminate).
   let nodeIds: string[];
+  let first: LaunchResult | undefined;
   for (;;) {
     const got = (yield* waitOne([JOB_EVENTS.allocated, JOB_EVENTS.terminate])()) as Waited;
     if (got.kind === 'terminate') {
@@ -113,6 +114,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     }
     if (got.kind === 'allocated' && got.event.attempt === attempt) {
       nodeIds = got.event.nodeIds;
+      first = got.event.launched as LaunchResult | undefined;
       break;
     }
   }
@@ -133,7 +135,15 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   let limitText = '';
   let exitCode: number | undefined;
   for (const phase of ['prepare', 'run'] as const) {
-    const launched = (yield launch(phase)) as LaunchResult;
+    let launched: LaunchResult;
+    if (first?.ok && first.phase === 'run' && phase === 'prepare') continue; // launched straight into its run
+    if (first !== undefined) {
+      // The scheduler pass launched the first phase already (or found why it cannot start).
+      launched = first;
+      first = undefined;
+    } else {
+      launched = (yield launch(phase)) as LaunchResult;
+    }
     if (!launched.ok) {
       if ('gone' in launched) return { jobId: input.jobId, outcome: 'gone' };
       if ('lostNodeId' in launched) {

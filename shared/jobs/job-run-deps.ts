@@ -42,6 +42,11 @@ export interface AllocatedEvent {
   jobId: string;
   attempt: number;
   nodeIds: string[];
+  /**
+   * The attempt's first phase, already launched by the scheduler pass that allocated the nodes (one durable hop
+   * less before the job starts); absent if that failed, and the lifecycle launches it itself (same command ids).
+   */
+  launched?: unknown;
 }
 
 export interface TaskExitedEvent {

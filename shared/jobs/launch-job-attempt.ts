@@ -28,12 +28,15 @@ export interface LaunchInput {
   jobId: string;
   attempt: number;
   nodeIds: string[];
-  phase: 'prepare' | 'run';
+  /** 'first': the job's preparation if it has one, else its run (what a scheduler pass launches right away). */
+  phase: 'prepare' | 'run' | 'first';
 }
 
 export type LaunchResult =
   | {
       ok: true;
+      /** The phase that was launched. */
+      phase: 'prepare' | 'run';
       tasks: Array<{ nodeId: string; taskId: string }>;
       /** The job's maxWallClockTime: the lifecycle's durable timer. */
       maxWallClockMs: number;
@@ -91,7 +94,8 @@ export async function launchJobAttempt(deps: JobRunDeps, input: LaunchInput): Pr
   const plan = planned.plan;
   const startTime = await markRunning(deps, input, job);
 
-  const tasks = input.phase === 'prepare' ? plan.preparation : plan.tasks;
+  const phase = input.phase === 'first' ? (plan.preparation.length > 0 ? 'prepare' : 'run') : input.phase;
+  const tasks = phase === 'prepare' ? plan.preparation : plan.tasks;
   try {
     const byNode = new Map(records.map((n) => [`${n.scaleSetName}_${n.instanceId}`, n]));
     const commands = [];
@@ -111,6 +115,7 @@ export async function launchJobAttempt(deps: JobRunDeps, input: LaunchInput): Pr
   }
   return {
     ok: true,
+    phase,
     tasks: tasks.map((t) => ({ nodeId: t.nodeId, taskId: wireTaskId(job.uid, t.taskId) })),
     maxWallClockMs: queuedJobFrom(job).maxWallClockMs,
     maxWallClockTime: job.properties.constraints.maxWallClockTime,

@@ -4,6 +4,7 @@ import { withNodeState } from '../domain/nodes.js';
 import { parseBatchAiResourceIdOf } from '../domain/resource-id.js';
 import { type Allocation, type SchedulerNode, schedulePass } from '../domain/scheduling.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
+import { launchJobAttempt } from './launch-job-attempt.js';
 
 // One scheduling pass of one cluster, run by the cluster's scheduler (its one serial owner): read the cluster's
 // nodes, plan and apply under If-Match on the schedule document, mark the given nodes running (so the cluster's
@@ -52,12 +53,22 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
     ),
   );
   const lost = doc.allocations.flatMap((a) => lostNodes(a, byId));
+  // Each started job's first phase is launched here, so its processes start without waiting for one more
+  // orchestration episode; a launch that throws is left to the job's lifecycle (command ids make a repeat harmless).
+  const launched = await Promise.all(
+    started.map((a) =>
+      launchJobAttempt(deps, { jobId: a.jobId, attempt: a.attempt, nodeIds: a.nodeIds, phase: 'first' }).catch(
+        () => undefined,
+      ),
+    ),
+  );
   await Promise.all([
-    ...started.map((a) =>
+    ...started.map((a, i) =>
       deps.signals.jobEvent(a.jobId, JOB_EVENTS.allocated, {
         jobId: a.jobId,
         attempt: a.attempt,
         nodeIds: a.nodeIds,
+        ...(launched[i] ? { launched: launched[i] } : {}),
       } satisfies AllocatedEvent),
     ),
     ...lost.map((l) => deps.signals.jobEvent(l.jobId, JOB_EVENTS.nodeLost, l)),

@@ -228,10 +228,11 @@ t('a burst of mixed jobs starts in priority order, and a 2-node job gets both no
   // high before normal before low, FIFO within a class. When the gate ends, high-1 takes one node and the 2-node
   // high job waits for the second (it is the reserved job); normal-1 may backfill the free node (EASY: with equal
   // wall-clock limits it provably ends by the reservation's shadow time), but nothing queued behind it may.
-  assert.ok(start['high-1']! <= start['normal-1']!, JSON.stringify(start));
+  // (high-1 and normal-1 start in the same pass, so their start times may come in either order.)
+  assert.ok(start['high-1']! < start['gang-high']!, JSON.stringify(start));
   assert.ok(start['gang-high']! < start['normal-2']!, JSON.stringify(start));
   assert.ok(start['gang-high']! < start['low-1']!, JSON.stringify(start));
-  assert.ok(start['normal-1']! <= start['normal-2']!, JSON.stringify(start));
+  assert.ok(start['normal-1']! < start['normal-2']!, JSON.stringify(start));
   // Gang: nothing else ran alongside it (it had both nodes), and it reported two nodes while it ran.
   assert.ok(gangLogins.length === 2 || gangLogins.length === 0, JSON.stringify(gangLogins));
   for (const other of ['high-1', 'normal-1', 'normal-2', 'low-1']) {
