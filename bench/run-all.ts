@@ -7,6 +7,7 @@ import * as azuriteDurableWrites from './azurite-durable-writes.js';
 import * as clusterProvisioning from './cluster-provisioning.js';
 import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
+import * as jobsThroughput from './jobs-throughput.js';
 import * as schedulingPass from './scheduling-pass.js';
 
 const BENCHMARKS: Array<{
@@ -22,6 +23,7 @@ const BENCHMARKS: Array<{
   { name: 'agent-idle-rss', ...agentIdleRss },
   { name: 'agent-command-latency', ...agentCommandLatency },
   { name: 'cluster-provisioning', ...clusterProvisioning },
+  { name: 'jobs-throughput', ...jobsThroughput },
 ];
 
 for (const bench of BENCHMARKS) {

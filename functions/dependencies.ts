@@ -3,7 +3,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { DurableClient } from 'durable-functions';
-import { durableLifecycles } from '../orchestrations/lifecycles.js';
+import { durableJobSignals, durableLifecycles } from '../orchestrations/lifecycles.js';
 import type { ApiDeps } from '../shared/api/api-deps.js';
 import { createBearerTokenValidator } from '../shared/auth/bearer-tokens.js';
 import {
@@ -12,7 +12,6 @@ import {
   KeyVaultFunctionKeys,
   NO_FUNCTION_KEYS,
 } from '../shared/auth/function-keys.js';
-import { BlobOutputFileLister } from '../shared/blob/blob-output-file-lister.js';
 import type { ComputeDeps } from '../shared/clusters/reconcile-compute.js';
 import { ArmScaleSets, localStaticCredential } from '../shared/compute/arm-scale-sets.js';
 import { loadSettings, type Settings } from '../shared/config/settings.js';
@@ -22,10 +21,15 @@ import { CosmosNodeStore } from '../shared/cosmos/cosmos-node-store.js';
 import { CosmosOperationStore } from '../shared/cosmos/cosmos-operation-store.js';
 import { CosmosResourceStore } from '../shared/cosmos/cosmos-resource-store.js';
 import { CosmosRoleAssignmentStore } from '../shared/cosmos/cosmos-role-assignment-store.js';
+import { CosmosScheduleStore, ensureSchedulesContainer } from '../shared/cosmos/cosmos-schedule-store.js';
 import { createCosmosClient } from '../shared/cosmos/create-cosmos-client.js';
+import type { JobRunDeps } from '../shared/jobs/job-run-deps.js';
+import { releaseClusterNodes } from '../shared/jobs/release-cluster-nodes.js';
 import type { AgentEventDeps } from '../shared/nodes/apply-agent-event.js';
 import { QueueNodeCommands } from '../shared/nodes/node-commands.js';
 import type { MountEndpoints } from '../shared/nodes/resolve-node-setup.js';
+import { DownloadSigner } from '../shared/outputs/download-links.js';
+import { LocationOutputFileLister } from '../shared/outputs/location-output-files.js';
 import { loadSecretsKeys } from '../shared/secrets/load-secrets-keys.js';
 import { secretRedactor } from '../shared/secrets/redactor.js';
 import { SecretBox } from '../shared/secrets/secret-box.js';
@@ -33,8 +37,6 @@ import type { AuthServices } from './http/authorize.js';
 
 // The one place where the app's adapters are built and wired. Settings are read once, at the first use,
 // and a bad setting fails every trigger with a message naming it.
-
-export const JOB_OUTPUTS_CONTAINER = 'job-outputs';
 
 /** When this app instance started: node silence (missed heartbeats) is counted from here at the earliest. */
 const STARTED_AT = new Date();
@@ -49,6 +51,8 @@ export interface AppServices {
   compute: ComputeDeps;
   /** What agent events are applied with (the lifecycles come with each invocation's Durable client). */
   agentEvents: Omit<AgentEventDeps, 'lifecycles'>;
+  /** What job lifecycles and schedulers act with (the signals come with each invocation's Durable client). */
+  jobs: Omit<JobRunDeps, 'signals'>;
 }
 
 function functionKeySource(settings: Settings): FunctionKeySource {
@@ -64,6 +68,7 @@ async function build(): Promise<AppServices> {
   const settings = loadSettings();
   const cosmos = createCosmosClient(settings.cosmos);
   const { resources, operations, roleAssignments, nodes } = await ensureContainers(cosmos, settings.cosmos.database);
+  const schedules = new CosmosScheduleStore(await ensureSchedulesContainer(cosmos.database(settings.cosmos.database)));
   const storage = settings.storage;
   const blobs =
     storage.kind === 'connectionString'
@@ -73,19 +78,24 @@ async function build(): Promise<AppServices> {
     storage.kind === 'connectionString'
       ? QueueServiceClient.fromConnectionString(storage.connectionString)
       : new QueueServiceClient(storage.queueEndpoint, new DefaultAzureCredential());
-  const outputs = blobs.getContainerClient(JOB_OUTPUTS_CONTAINER);
-  await outputs.createIfNotExists();
   const store = new CosmosResourceStore(resources);
   const operationStore = new CosmosOperationStore(operations);
-  const secrets = new SecretBox(
-    await loadSecretsKeys(settings.secretsKeys, () => new DefaultAzureCredential()),
-    (plain) => secretRedactor.remember(plain),
-  );
+  const secretsKeys = await loadSecretsKeys(settings.secretsKeys, () => new DefaultAzureCredential());
+  const secrets = new SecretBox(secretsKeys, (plain) => secretRedactor.remember(plain));
   const base = {
     store,
     operations: operationStore,
     secrets,
-    outputFiles: new BlobOutputFileLister(outputs, storage.kind === 'identity' ? blobs : undefined),
+    // Outputs are listed where the job wrote them: the blob container, share or export behind the directory.
+    outputFiles: new LocationOutputFileLister({
+      ...(settings.localNetworkRoot ? { networkRoot: settings.localNetworkRoot } : {}),
+      local: settings.mode === 'local',
+      blobEndpointFor: (account) =>
+        settings.mode === 'local' ? blobs.url : `https://${account}.blob.core.windows.net/`,
+      // Links are short-lived: signing with the current key only is enough (a rotation expires older links).
+      signer: new DownloadSigner(secretsKeys[0]!),
+      now: () => new Date(),
+    }),
     nodes: new CosmosNodeStore(nodes),
     now: () => new Date(),
     newId: randomUUID,
@@ -137,6 +147,7 @@ async function build(): Promise<AppServices> {
     base,
     compute,
     agentEvents: { ...base, commands, endpoints },
+    jobs: { ...base, schedules, commands, endpoints },
   };
 }
 
@@ -146,6 +157,22 @@ export function appServices(): Promise<AppServices> {
     throw err;
   });
   return services;
+}
+
+/** What the job lifecycles and cluster schedulers run with; signals go through this invocation's Durable client. */
+export async function jobRunDeps(client: DurableClient): Promise<JobRunDeps> {
+  const { jobs, base } = await appServices();
+  return { ...jobs, signals: durableJobSignals(client, base) };
+}
+
+/** The cluster lifecycle's deps with the nodeDeallocationOption hook, which tells the jobs on released nodes. */
+export async function computeDeps(client: DurableClient): Promise<ComputeDeps> {
+  const { compute, jobs, base } = await appServices();
+  const signals = durableJobSignals(client, base);
+  return {
+    ...compute,
+    releaseNodes: (request) => releaseClusterNodes({ schedules: jobs.schedules, signals }, request),
+  };
 }
 
 /** Per-invocation dependencies: the Durable client comes with each invocation. */

@@ -1,3 +1,4 @@
+import type { InvocationContext } from '@azure/functions';
 import type { ActivityHandler, OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import * as df from 'durable-functions';
 import type { ComputeLifecycleInput } from '../shared/api/api-deps.js';
@@ -73,14 +74,18 @@ export const computeLifecycle: OrchestrationHandler = function* (context: Orches
 
 /** Activities built from their dependencies, so tests can pass real or in-memory ones. */
 export function createComputeActivities(
-  deps: () => Promise<ComputeDeps>,
+  deps: (context: InvocationContext) => Promise<ComputeDeps>,
 ): Record<keyof typeof COMPUTE_ACTIVITIES, ActivityHandler> {
   return {
-    reconcileCompute: async (input: unknown) => reconcileCompute(await deps(), input as ComputeLifecycleInput),
+    reconcileCompute: async (input: unknown, context: InvocationContext) =>
+      reconcileCompute(await deps(context), input as ComputeLifecycleInput),
   };
 }
 
-export function registerComputeLifecycle(deps: () => Promise<ComputeDeps>): void {
+export function registerComputeLifecycle(deps: (context: InvocationContext) => Promise<ComputeDeps>): void {
   df.app.orchestration(COMPUTE_LIFECYCLE, computeLifecycle);
-  for (const [name, handler] of Object.entries(createComputeActivities(deps))) df.app.activity(name, { handler });
+  // The Durable client lets the nodeDeallocationOption hook tell the jobs on released nodes.
+  for (const [name, handler] of Object.entries(createComputeActivities(deps))) {
+    df.app.activity(name, { handler, extraInputs: [df.input.durableClient()] });
+  }
 }

@@ -4,7 +4,9 @@ import { finishJobTermination, type TransitionDeps } from '../shared/api/job-tra
 import type { ClusterRecord } from '../shared/domain/cluster-view.js';
 import type { JobRecord } from '../shared/domain/job-view.js';
 import { parseBatchAiResourceIdOf } from '../shared/domain/resource-id.js';
+import type { JobSignals } from '../shared/jobs/job-run-deps.js';
 import { COMPUTE_CHANGED_EVENT, COMPUTE_LIFECYCLE, computeInstanceId } from './cluster-lifecycle.js';
+import { CLUSTER_SCHEDULER, SCHEDULE_CHANGED_EVENT, schedulerInstanceId } from './cluster-scheduler.js';
 import { JOB_LIFECYCLE, type JobLifecycleInput, jobInstanceId, TERMINATE_EVENT } from './job-lifecycle.js';
 
 /** The Durable client reports an unknown instance only through its error text (HTTP 404); anything else is real. */
@@ -69,6 +71,8 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
   return {
     startCompute,
     async computeChanged(input) {
+      // Whatever changes a cluster's nodes or size can change its scheduling answer (a node lost, a resize).
+      if (input.kind === 'cluster') await durableJobSignals(client, deps).scheduleChanged(input.resourceId);
       const instanceId = computeInstanceId(input.kind, input.uid);
       try {
         await client.raiseEvent(instanceId, COMPUTE_CHANGED_EVENT, { reason: input.reason });
@@ -97,8 +101,7 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
     async terminateJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);
       const status = await statusOrAbsent(client, instanceId);
-      const running = status?.runtimeStatus === 'Running' || status?.runtimeStatus === 'Pending';
-      if (running) {
+      if (isLive(status?.runtimeStatus)) {
         await client.raiseEvent(instanceId, TERMINATE_EVENT, { operationId: input.operationId });
       } else {
         // No lifecycle is running to act on it (never started, or already finished): finish it here.
@@ -106,4 +109,60 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
       }
     },
   };
+}
+
+/**
+ * Signals of the job side over the Durable client: wake a cluster's scheduler (started on first use; its first pass
+ * runs at once) and raise an event to one job's lifecycle. Used by activities and by the agent-event handler.
+ */
+export function durableJobSignals(client: DurableClient, deps: Pick<TransitionDeps, 'store'>): JobSignals {
+  const clusterUids = new Map<string, string>();
+  return {
+    async scheduleChanged(clusterId: string) {
+      const key = clusterId.toLowerCase();
+      let uid = clusterUids.get(key);
+      if (!uid) {
+        const parsed = parseBatchAiResourceIdOf('cluster', clusterId);
+        if (!parsed.ok) return;
+        const stored = await deps.store.get(parsed.value);
+        uid = (stored?.record as unknown as ClusterRecord | undefined)?.uid;
+        if (!uid) return;
+        clusterUids.set(key, uid);
+      }
+      const instanceId = schedulerInstanceId(uid);
+      try {
+        await client.raiseEvent(instanceId, SCHEDULE_CHANGED_EVENT, {});
+        return;
+      } catch (err) {
+        const status = await statusOrAbsent(client, instanceId);
+        if (isLive(status?.runtimeStatus)) throw err;
+      }
+      try {
+        await client.startNew(CLUSTER_SCHEDULER, { instanceId, input: { clusterId } });
+      } catch (err) {
+        const now = await statusOrAbsent(client, instanceId);
+        if (!isLive(now?.runtimeStatus)) throw err;
+        await client.raiseEvent(instanceId, SCHEDULE_CHANGED_EVENT, {});
+      }
+    },
+    async jobEvent(jobId: string, name: string, payload: unknown) {
+      const parsed = parseBatchAiResourceIdOf('job', jobId);
+      if (!parsed.ok) return;
+      const stored = await deps.store.get(parsed.value);
+      const uid = (stored?.record as unknown as JobRecord | undefined)?.uid;
+      if (!uid) return; // deleted: its lifecycle already finished it
+      await raiseJobEvent(client, uid, name, payload);
+    },
+  };
+}
+
+/** An event to the lifecycle of the job with this uid; a lifecycle that has ended does not need it. */
+export async function raiseJobEvent(client: DurableClient, uid: string, name: string, payload: unknown) {
+  const instanceId = jobInstanceId(uid);
+  try {
+    await client.raiseEvent(instanceId, name, payload);
+  } catch (err) {
+    const status = await statusOrAbsent(client, instanceId);
+    if (isLive(status?.runtimeStatus)) throw err;
+  }
 }

@@ -285,6 +285,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
           linkexpiryinminutes: call.query.get('linkexpiryinminutes'),
           maxresults: call.query.get('maxresults'),
           ...(call.query.get('$skipToken') ? { continuation: call.query.get('$skipToken')! } : {}),
+          baseUrl: `${new URL(call.request.url).origin}/api`,
         }),
       ),
   },

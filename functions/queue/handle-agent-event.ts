@@ -1,8 +1,10 @@
 import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
-import { durableLifecycles } from '../../orchestrations/lifecycles.js';
+import { durableJobSignals, durableLifecycles, raiseJobEvent } from '../../orchestrations/lifecycles.js';
 import { NODE_EVENTS_QUEUE, parseAgentEvent } from '../../shared/domain/agent-protocol.js';
+import { JOB_EVENTS, type TaskExitedEvent } from '../../shared/jobs/job-run-deps.js';
+import { parseWireTaskId } from '../../shared/jobs/launch-job-attempt.js';
 import { applyAgentEvent } from '../../shared/nodes/apply-agent-event.js';
 import { appServices } from '../dependencies.js';
 
@@ -20,6 +22,27 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   const event = parsed.value;
   const { agentEvents, base } = await appServices();
   const result = await applyAgentEvent({ ...agentEvents, lifecycles: durableLifecycles(client, base) }, event);
+  // A task's exit goes to its job's lifecycle as a durable event (the wire task id names the job's uid); the
+  // lifecycle ignores one of another attempt. Sent even when the node record ignored the event as a repeat: the
+  // lifecycle's own bookkeeping makes a repeat harmless, and a lost event would leave the job running forever.
+  if (event.kind === 'taskExited') {
+    const task = parseWireTaskId(event.taskId);
+    if (task) {
+      await raiseJobEvent(client, task.uid, JOB_EVENTS.taskExited, {
+        jobId: event.jobId,
+        attempt: event.attempt,
+        taskId: event.taskId,
+        nodeId: `${event.node.scaleSetName}_${event.node.instanceId}`,
+        exitCode: event.exitCode,
+        signal: event.signal,
+        ...(event.error ? { error: event.error } : {}),
+      } satisfies TaskExitedEvent);
+    }
+  }
+  // A node that became idle can take a queued job: its cluster's scheduler runs a pass.
+  if (result.outcome === 'applied' && result.node.state === 'idle' && event.node.scaleSetName.startsWith('bai-c')) {
+    await durableJobSignals(client, base).scheduleChanged(event.node.resourceId);
+  }
   if (result.outcome === 'ignored') {
     context.log(
       `${event.kind} of ${event.node.scaleSetName}_${event.node.instanceId} (boot ${event.node.bootId}, seq ${event.seq}) ignored: ${result.reason}`,

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localStackAppSettings } from '../../shared/config/settings.js';
 import { azuriteService, storageEndpoints } from '../azurite/service.js';
-import { computeEndpoint, computeService } from '../compute/service.js';
+import { computeDataDir, computeEndpoint, computeService } from '../compute/service.js';
 import { cosmosCertPath, cosmosService, EMULATOR_KEY } from '../cosmos/service.js';
 import {
   eventGridService,
@@ -209,15 +209,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           dataDir,
           port: ports.functions,
           appDir,
-          appSettings: localStackAppSettings({
-            ...descriptor,
-            secretsKey: await loadOrCreateSecretsKeys(dataDir),
-            publicBaseUrl: `http://127.0.0.1:${ports.functions}/api`,
-            functionKeysFile: hostKeysFile(dataDir),
-            ...(issuer
-              ? { issuer: { url: issuer.url, audience: LOCAL_AUDIENCE, ownerPrincipalId: issuer.owner } }
-              : {}),
-          }),
+          appSettings: {
+            ...localStackAppSettings({
+              ...descriptor,
+              secretsKey: await loadOrCreateSecretsKeys(dataDir),
+              publicBaseUrl: `http://127.0.0.1:${ports.functions}/api`,
+              functionKeysFile: hostKeysFile(dataDir),
+              ...(issuer
+                ? { issuer: { url: issuer.url, audience: LOCAL_AUDIENCE, ownerPrincipalId: issuer.owner } }
+                : {}),
+            }),
+            // Shares and file server exports live in the compute emulator's network directory: outputs are listed
+            // and served from there.
+            ...(has('compute') ? { BATCHAI_LOCAL_NETWORK_ROOT: join(computeDataDir(dataDir), 'network') } : {}),
+          },
           after: first.map((s) => s.name),
         }),
       );

@@ -51,6 +51,11 @@ export interface Settings {
   publicBaseUrl?: string;
   /** Job submissions per principal: a burst, then this many per minute (429 with Retry-After beyond). */
   submissionRate?: { burst: number; perMinute: number };
+  /**
+   * Local stack only: the compute emulator's shared network directory (BATCHAI_LOCAL_NETWORK_ROOT), where Azure
+   * Files shares and file server exports live, so listOutputFiles lists them and the app serves download links.
+   */
+  localNetworkRoot?: string;
   auth: AuthSettings;
 }
 
@@ -212,6 +217,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
     },
     ...(jobFileStorage ? { jobFileStorage: accountOf(jobFileStorage) } : {}),
+    ...(read('BATCHAI_LOCAL_NETWORK_ROOT') ? { localNetworkRoot: read('BATCHAI_LOCAL_NETWORK_ROOT')! } : {}),
     auth: loadAuthSettings(env, read),
   };
 }

@@ -82,6 +82,11 @@ export function jobView(record: JobRecord): ResourceView<Record<string, unknown>
   put('executionState', record.executionState);
   put('executionStateTransitionTime', record.executionStateTransitionTime);
   put('executionInfo', record.executionInfo);
+  // Extension (docs/decisions/0081): attempts that ended for the infrastructure's reasons (node lost, nodes
+  // released by a resize) and were requeued, counted apart from the job's own failure. Absent until one happens,
+  // so clients of the 2018-05-01 shape see nothing new.
+  const attempts = (record as { attempts?: unknown[] }).attempts;
+  if (attempts && attempts.length > 0) put('x-batchai-attempts', attempts);
   return { id: formatBatchAiResourceId(record.id), name: record.id.job, type: RESOURCE_TYPES.job, properties };
 }
 

@@ -24,8 +24,14 @@ export function hostFileContent(nodes: readonly AllocatedNode[], processCount: n
  */
 export function mpirun(processCount: number, hostFile: string, exported: readonly string[]): string {
   const exports = exported.map((name) => `-x ${name}`).join(' ');
-  return [`mpirun -np ${processCount} --hostfile ${shellWord(hostFile)}`, exports].filter((s) => s !== '').join(' ');
+  // The host file is referenced through its variable, so bash on the node expands it to that node's real path
+  // (the local agent keeps node paths below the VM's disk); the planned path is the same on Azure.
+  const word = hostFile === HOST_FILE_VARIABLE ? `"$${HOST_FILE_VARIABLE}"` : shellWord(hostFile);
+  return [`mpirun -np ${processCount} --hostfile ${word}`, exports].filter((s) => s !== '').join(' ');
 }
+
+/** Pass as mpirun's hostFile to reference $AZ_BATCHAI_MPI_HOST_FILE instead of a literal path. */
+export const HOST_FILE_VARIABLE = 'AZ_BATCHAI_MPI_HOST_FILE';
 
 /** Variables every mpirun-launched rank needs from the master's environment. */
 export const MPI_ENVIRONMENT = [

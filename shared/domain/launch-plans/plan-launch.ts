@@ -10,7 +10,7 @@ import { planCntk } from './cntk.js';
 import { planCustomMpi } from './custom-mpi.js';
 import { planCustomToolkit } from './custom-toolkit.js';
 import { planHorovod } from './horovod.js';
-import { hostFileContent, mpirun } from './mpi.js';
+import { HOST_FILE_VARIABLE, hostFileContent, mpirun } from './mpi.js';
 import { planPyTorch } from './pytorch.js';
 import { planTensorFlow } from './tensorflow.js';
 import {
@@ -128,7 +128,6 @@ export function planLaunch(input: LaunchInput): LaunchPlanResult {
   });
   const master = perNode[0]!;
   const exported = [...master.ours.map((v) => v.name), ...master.variables.map((v) => v.name), ...master.secretNames];
-  const masterHostFile = master.ours.find((v) => v.name === 'AZ_BATCHAI_MPI_HOST_FILE')!.value;
 
   const processes = PLANNERS[toolkit.property]({
     job,
@@ -150,7 +149,7 @@ export function planLaunch(input: LaunchInput): LaunchPlanResult {
       }
       return { host: node.ipAddress, port: (node.rendezvousPort ?? DEFAULT_RENDEZVOUS_PORT) + slot };
     },
-    mpirun: (count) => mpirun(count, masterHostFile, exported),
+    mpirun: (count) => mpirun(count, HOST_FILE_VARIABLE, exported),
   });
   if (!Array.isArray(processes)) return { ok: false, error: processes };
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BlobOutputFileLister } from '../../../shared/blob/blob-output-file-lister.js';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../../shared/config/well-known-emulator-credentials.js';
+import { DownloadSigner } from '../../../shared/outputs/download-links.js';
+import { LocationOutputFileLister } from '../../../shared/outputs/location-output-files.js';
 import { blobClient, startTestStack, type TestStack } from '../../support/stack.js';
 
 // Output-file links are handed to whoever may read the job: each must open exactly one blob, for reading only,
@@ -19,9 +21,26 @@ test('a download link is a SAS for that one blob, read-only, expiring when asked
   for (const name of ['root/MODEL/model.bin', 'root/MODEL/other.bin', 'root/SECRET/keys.txt']) {
     await container.getBlockBlobClient(name).upload('data', 4);
   }
-  const lister = new BlobOutputFileLister(container);
+  const lister = new LocationOutputFileLister({
+    local: true,
+    blobEndpointFor: () => stack.descriptor.storage.blobEndpoint,
+    signer: new DownloadSigner(Buffer.alloc(32, 7)),
+    now: () => new Date(),
+  });
   const before = Date.now();
-  const { items } = await lister.list({ root: 'root/MODEL', directory: '.', linkExpiryMinutes: 5, maxResults: 10 });
+  const { items } = await lister.list({
+    location: {
+      kind: 'azureBlob',
+      accountName: AZURITE_ACCOUNT_NAME,
+      containerName: 'job-outputs',
+      prefix: 'root/MODEL/',
+    },
+    accountKey: AZURITE_ACCOUNT_KEY,
+    directory: '.',
+    linkExpiryMinutes: 5,
+    maxResults: 10,
+    baseUrl: 'http://127.0.0.1/api',
+  });
   const file = items.find((i) => i.name === 'model.bin');
   assert.ok(file?.downloadUrl, JSON.stringify(items));
   const url = new URL(file.downloadUrl);

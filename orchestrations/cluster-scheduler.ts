@@ -1,0 +1,62 @@
+import type { InvocationContext } from '@azure/functions';
+import type { ActivityHandler, OrchestrationContext, OrchestrationHandler } from 'durable-functions';
+import * as df from 'durable-functions';
+import type { JobRunDeps } from '../shared/jobs/job-run-deps.js';
+import { type SchedulePassResult, scheduleCluster } from '../shared/jobs/schedule-cluster.js';
+
+// The one serial owner of a cluster's schedule document: one orchestration per cluster (instance id from the
+// cluster's uid). It sleeps until something that can change the answer happens (a job queued or finished, a node
+// idle or lost, a resize) — each raises `scheduleChanged` — and then runs one pass. Passes are serial, so they
+// never race each other on the document; a pass re-reads everything, and one with nothing to do writes nothing.
+// If-Match on the document stays the safety net (other writers: enqueue, release and requeue of single jobs).
+
+export const CLUSTER_SCHEDULER = 'clusterScheduler';
+export const SCHEDULE_CHANGED_EVENT = 'scheduleChanged';
+export const SCHEDULER_ACTIVITIES = { scheduleCluster: 'scheduleCluster' } as const;
+
+export const schedulerInstanceId = (clusterUid: string): string => `scheduler-${clusterUid}`;
+
+export interface ClusterSchedulerInput {
+  clusterId: string;
+}
+
+const PASSES_PER_GENERATION = 50;
+
+const passRetry = new df.RetryOptions(500, 8);
+passRetry.backoffCoefficient = 2;
+passRetry.maxRetryIntervalInMilliseconds = 10_000;
+
+export const clusterScheduler: OrchestrationHandler = function* (context: OrchestrationContext) {
+  const input = context.df.getInput() as ClusterSchedulerInput;
+  for (let pass = 0; pass < PASSES_PER_GENERATION; pass++) {
+    try {
+      const result = (yield context.df.callActivityWithRetry(
+        SCHEDULER_ACTIVITIES.scheduleCluster,
+        passRetry,
+        input.clusterId,
+      )) as SchedulePassResult;
+      context.df.setCustomStatus({ pass, ...result });
+    } catch {
+      // Retries exhausted (Cosmos down for a while): the next signal tries again.
+    }
+    yield context.df.waitForExternalEvent(SCHEDULE_CHANGED_EVENT);
+  }
+  context.df.continueAsNew({ clusterId: input.clusterId });
+  return undefined;
+};
+
+export function createSchedulerActivities(
+  deps: (context: InvocationContext) => Promise<JobRunDeps>,
+): Record<keyof typeof SCHEDULER_ACTIVITIES, ActivityHandler> {
+  return {
+    scheduleCluster: async (input: unknown, context: InvocationContext) =>
+      scheduleCluster(await deps(context), input as string),
+  };
+}
+
+export function registerClusterScheduler(deps: (context: InvocationContext) => Promise<JobRunDeps>): void {
+  df.app.orchestration(CLUSTER_SCHEDULER, clusterScheduler);
+  for (const [name, handler] of Object.entries(createSchedulerActivities(deps))) {
+    df.app.activity(name, { handler, extraInputs: [df.input.durableClient()] });
+  }
+}

@@ -1,0 +1,65 @@
+import { completeOperation } from '../api/operation-tracker.js';
+import type { BatchAiError } from '../domain/resource-states.js';
+import { release } from '../domain/scheduling.js';
+import { isFinal, jobIdOf, markNodesIdle, type RunningJobRecord } from './job-records.js';
+import type { JobRunDeps } from './job-run-deps.js';
+
+// The end of a job, whatever ended it: the final state with executionInfo in Batch AI's shape (startTime, endTime,
+// exitCode, errors), its nodes given back (schedule released, nodes idle), and its cluster's scheduler woken so
+// the next job starts. A job deleted meanwhile only gets its nodes back. Idempotent.
+
+export interface FinishJobInput {
+  jobId: string;
+  clusterId: string;
+  outcome: 'succeeded' | 'failed' | 'terminated';
+  exitCode?: number;
+  errors?: BatchAiError[];
+  /** The terminate operation to complete (a user's terminate or a delete). */
+  operationId?: string;
+}
+
+export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promise<void> {
+  const now = deps.now().toISOString();
+  let terminateOperationId = input.operationId;
+  try {
+    await deps.store.update(jobIdOf(input.jobId), (current) => {
+      const job = current.record as unknown as RunningJobRecord;
+      terminateOperationId ??= job.terminateOperationId;
+      if (isFinal(job)) return undefined;
+      const errors =
+        input.outcome === 'terminated'
+          ? [{ code: 'JobTerminated', message: 'The job was terminated by a user.' }]
+          : input.errors;
+      const { run: _run, ...rest } = job;
+      const next: RunningJobRecord = {
+        ...rest,
+        executionState: input.outcome === 'succeeded' ? 'succeeded' : 'failed',
+        executionStateTransitionTime: now,
+        executionInfo: {
+          ...(job.executionInfo ?? {}),
+          endTime: now,
+          ...(input.exitCode !== undefined ? { exitCode: input.exitCode } : {}),
+          ...(errors && errors.length > 0 ? { errors } : {}),
+        },
+      };
+      return { ...current, record: next as unknown as Record<string, unknown> };
+    });
+  } catch (err) {
+    // Deleted under us (a delete terminates first, then removes the record): only the nodes matter now.
+    if ((err as { code?: string; statusCode?: number }).statusCode !== 404 && !/not found|404/i.test(String(err))) {
+      throw err;
+    }
+  }
+  const { result: held } = await deps.schedules.update(input.clusterId, (current) => {
+    const mine = current.allocations.filter((a) => a.jobId.toLowerCase() === input.jobId.toLowerCase());
+    let doc = current;
+    for (const a of mine) doc = release(doc, a.jobId);
+    for (const q of current.queue.filter((q) => q.jobId.toLowerCase() === input.jobId.toLowerCase())) {
+      doc = release(doc, q.jobId);
+    }
+    return { doc, result: mine.flatMap((a) => a.nodeIds) };
+  });
+  await markNodesIdle(deps, held);
+  await deps.signals.scheduleChanged(input.clusterId);
+  if (terminateOperationId) await completeOperation(deps, terminateOperationId, { status: 'Succeeded' });
+}

@@ -1,0 +1,63 @@
+import { nodeIdOf } from '../domain/agent-protocol.js';
+import type { JobRecord } from '../domain/job-view.js';
+import { withNodeState } from '../domain/nodes.js';
+import { type JobResourceId, parseBatchAiResourceIdOf } from '../domain/resource-id.js';
+import type { JobRunDeps } from './job-run-deps.js';
+
+// Helpers shared by the job-run operations: the stored job with what its lifecycle adds, and node ids.
+
+/** What the lifecycle keeps on the job's record besides the API fields (never shown as is). */
+export interface RunningJobRecord extends JobRecord {
+  /** The attempt holding nodes now, and which (listRemoteLoginInformation reports them). */
+  run?: { attempt: number; nodeIds: string[] };
+  terminateOperationId?: string;
+  /** Attempts that ended for the infrastructure's reasons (node lost, nodes released): the `x-batchai-attempts` view. */
+  attempts?: AttemptRecord[];
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  /** 'infrastructure': the job lost its nodes (not the job's fault; it was requeued). */
+  kind: 'infrastructure';
+  code: string;
+  message: string;
+  endTime: string;
+}
+
+/** Kept attempts per job: the newest ones (history stays bounded even for a job requeued many times). */
+export const MAX_ATTEMPT_RECORDS = 20;
+
+export function jobIdOf(jobId: string): JobResourceId {
+  const parsed = parseBatchAiResourceIdOf('job', jobId);
+  if (!parsed.ok) throw new Error(`not a job id: ${jobId} (${parsed.reason})`);
+  return parsed.value;
+}
+
+export async function readJob(deps: Pick<JobRunDeps, 'store'>, jobId: string): Promise<RunningJobRecord | undefined> {
+  const stored = await deps.store.get(jobIdOf(jobId));
+  return stored?.record as unknown as RunningJobRecord | undefined;
+}
+
+export const isFinal = (job: Pick<JobRecord, 'executionState'>) =>
+  job.executionState === 'succeeded' || job.executionState === 'failed';
+
+/** `<scaleSet>_<instanceId>` → its parts (the scale-set name has no `_`: it is made of the uid). */
+export function splitNodeId(nodeId: string): { scaleSetName: string; instanceId: string } {
+  const at = nodeId.lastIndexOf('_');
+  return { scaleSetName: nodeId.slice(0, at), instanceId: nodeId.slice(at + 1) };
+}
+
+export { nodeIdOf };
+
+/** Nodes given back: those still marked running become idle (a lost node keeps its state). */
+export async function markNodesIdle(deps: Pick<JobRunDeps, 'nodes' | 'now'>, nodeIds: readonly string[]) {
+  const now = deps.now().toISOString();
+  await Promise.all(
+    nodeIds.map((nodeId) => {
+      const { scaleSetName, instanceId } = splitNodeId(nodeId);
+      return deps.nodes.update(scaleSetName, instanceId, (current) =>
+        current && current.state === 'running' ? withNodeState(current, 'idle', now) : undefined,
+      );
+    }),
+  );
+}
