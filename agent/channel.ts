@@ -12,7 +12,7 @@ export type EventBody = Body<AgentEvent>;
  */
 export class EventChannel {
   private seq = 0;
-  private readonly outbox: string[] = [];
+  private readonly outbox: Array<{ kind: EventBody['kind']; seq: number; text: string }> = [];
   private sending: Promise<void> | undefined;
   private idle: Array<() => void> = [];
 
@@ -22,14 +22,14 @@ export class EventChannel {
   ) {}
 
   emit(body: EventBody): void {
-    const event = {
-      v: AGENT_PROTOCOL_VERSION,
-      node: this.node,
-      seq: this.seq++,
-      at: new Date().toISOString(),
-      ...body,
-    };
-    this.outbox.push(encodeMessageText(JSON.stringify(event)));
+    // While storage is unreachable, a heartbeat replaces the one still waiting behind the event in flight (same
+    // seq, newer content), so a long outage does not pile up heartbeats, and seq stays gapless.
+    const last = this.outbox.length > 1 ? this.outbox[this.outbox.length - 1] : undefined;
+    const seq = body.kind === 'heartbeat' && last?.kind === 'heartbeat' ? last.seq : this.seq++;
+    const event = { v: AGENT_PROTOCOL_VERSION, node: this.node, seq, at: new Date().toISOString(), ...body };
+    const entry = { kind: body.kind, seq, text: encodeMessageText(JSON.stringify(event)) };
+    if (last && seq === last.seq) this.outbox[this.outbox.length - 1] = entry;
+    else this.outbox.push(entry);
     if (body.kind !== 'heartbeat') log.info('event', { kind: body.kind, seq: event.seq });
     this.sending ??= this.flush();
   }
@@ -50,7 +50,7 @@ export class EventChannel {
     let backoff = 100;
     while (this.outbox.length > 0) {
       try {
-        await this.queue.send(this.outbox[0] as string);
+        await this.queue.send((this.outbox[0] as { text: string }).text);
         this.outbox.shift();
         backoff = 100;
       } catch (err) {

@@ -35,7 +35,8 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=$(command -v node) /opt/batchai/dist/agent/main.js --config ${CONFIG}
+# --lite-mode: no optimizing compiler; the agent is I/O-bound and stays ~10 MB smaller (bench/agent-idle-rss.ts).
+ExecStart=$(command -v node) --lite-mode /opt/batchai/dist/agent/main.js --config ${CONFIG}
 Restart=always
 RestartSec=2
 # SIGTERM to the agent only: it reports 'stopping' and kills its tasks' process groups itself.

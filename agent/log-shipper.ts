@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { errorText, log } from './log.js';
@@ -55,6 +56,9 @@ export class LogShipper {
           await this.mount.container.createAppendBlob(f.blob);
           f.created = true;
         }
+        // Most ticks find nothing new: a synchronous stat says so without opening the file.
+        const size = statSync(f.path, { throwIfNoEntry: false })?.size ?? 0;
+        if (size <= f.offset) continue;
         const handle = await open(f.path, 'r').catch(() => undefined);
         if (!handle) continue;
         try {

@@ -158,6 +158,7 @@ export class TaskRunner {
     const exit = waitForExit(child);
     const entry: Running = { ref, child, exited: Promise.resolve(), ...(container ? { container } : {}) };
     this.running.set(keyOf(ref), entry);
+    this.paceSyncs();
     shipper?.start();
     await this.recordGroups();
     this.events.emit({ kind: 'taskStarted', ...ref });
@@ -173,6 +174,7 @@ export class TaskRunner {
         ),
       );
       this.running.delete(keyOf(ref));
+      this.paceSyncs();
       if (![...this.running.values()].some((r) => jobKeyOf(r.ref) === jobKeyOf(ref))) await this.releaseJob(ref);
       await this.recordGroups();
       log.info('task exited', { taskId: ref.taskId, exitCode: result.exitCode, signal: result.signal });
@@ -186,6 +188,11 @@ export class TaskRunner {
           : {}),
       });
     });
+  }
+
+  /** Blob mounts sync at the fast pace while tasks run, slowly while the node is idle. */
+  private paceSyncs(): void {
+    for (const m of this.ctx.blobMounts.values()) m.sync?.setActive(this.running.size > 0);
   }
 
   private locked<T>(ref: TaskRef, action: () => Promise<T>): Promise<T> {

@@ -5,11 +5,15 @@
 // an IPC channel), heartbeating every 1 s and polling their command queues. Two states:
 //   - registered: registered and idle, no setup;
 //   - set up: after a setup command with an Azure Files share, a blob container mount (the local blobfuse stand-in,
-//     which keeps scanning and listing) and a setup task, then idle again.
+//     which keeps scanning and listing) and a setup task, then idle again;
+//   - after tasks: TASKS short tasks per agent, each writing a file on the blob mount with its log shipped to the
+//     container, then idle again (does memory come back?).
 // For each state, VmRSS of every agent from /proc/<pid>/status is sampled once a second for SAMPLE_S seconds after
 // SETTLE_S seconds of settling; figures are the median and max over agents × samples.
 // Baseline (same run, same sampling): a bare `node -e "setInterval(() => {}, 1000)"` process, i.e. what Node
 // itself costs, so the ratio shows what the agent adds.
+// Two variants, each a full run: the agent started as `node main.js` (how the emulator spawns it today) and as
+// `node --lite-mode main.js` (no optimizing compiler: what install-agent.sh uses on Azure).
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -36,6 +40,9 @@ const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 4);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 5);
 const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 10);
+const TASKS = Number(process.env.BENCH_TASKS ?? 20);
+/** Each variant is a full run with these node flags for the agent processes: as spawned today, and `--lite-mode`. */
+const VARIANTS: string[][] = [[], ['--lite-mode']];
 const MARK_START = '<!-- agent-idle-rss:start -->';
 const MARK_END = '<!-- agent-idle-rss:end -->';
 
@@ -62,7 +69,7 @@ async function sample(pids: number[]): Promise<{ medianMb: number; maxMb: number
   };
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+async function measure(nodeFlags: string[]): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-agent-rss-'));
   const stack = await startStack({ dataDir, ports: await freePortPlan(), services: ['azurite'] });
   const children: Array<ReturnType<typeof spawn>> = [];
@@ -96,23 +103,27 @@ export async function run(): Promise<Record<string, unknown>> {
       };
       await mkdir(path.join(disk, 'etc/batchai'), { recursive: true });
       await writeFile(path.join(disk, 'etc/batchai/agent.json'), JSON.stringify(config));
-      const child = spawn(process.execPath, [AGENT_MAIN, '--config', path.join(disk, 'etc/batchai/agent.json')], {
-        env: {
-          PATH: process.env.PATH,
-          [LOCAL_VM_ENV.resourceId]: `/vmss/${scaleSet}/virtualMachines/${i}`,
-          [LOCAL_VM_ENV.vmId]: randomUUID(),
-          [LOCAL_VM_ENV.name]: `${scaleSet}_${i}`,
-          [LOCAL_VM_ENV.instanceId]: String(i),
-          [LOCAL_VM_ENV.vmSize]: 'STANDARD_D1_V2',
-          [LOCAL_VM_ENV.priority]: 'Regular',
-          [LOCAL_VM_ENV.diskRoot]: disk,
-          [LOCAL_VM_ENV.ipAddress]: '127.0.0.1',
-          [LOCAL_VM_ENV.port]: String(50000 + i),
-          [LOCAL_VM_ENV.networkRoot]: path.join(dataDir, 'network'),
-          [LOCAL_VM_ENV.storageConnectionString]: storage.connectionString,
+      const child = spawn(
+        process.execPath,
+        [...nodeFlags, AGENT_MAIN, '--config', path.join(disk, 'etc/batchai/agent.json')],
+        {
+          env: {
+            PATH: process.env.PATH,
+            [LOCAL_VM_ENV.resourceId]: `/vmss/${scaleSet}/virtualMachines/${i}`,
+            [LOCAL_VM_ENV.vmId]: randomUUID(),
+            [LOCAL_VM_ENV.name]: `${scaleSet}_${i}`,
+            [LOCAL_VM_ENV.instanceId]: String(i),
+            [LOCAL_VM_ENV.vmSize]: 'STANDARD_D1_V2',
+            [LOCAL_VM_ENV.priority]: 'Regular',
+            [LOCAL_VM_ENV.diskRoot]: disk,
+            [LOCAL_VM_ENV.ipAddress]: '127.0.0.1',
+            [LOCAL_VM_ENV.port]: String(50000 + i),
+            [LOCAL_VM_ENV.networkRoot]: path.join(dataDir, 'network'),
+            [LOCAL_VM_ENV.storageConnectionString]: storage.connectionString,
+          },
+          stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
         },
-        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-      });
+      );
       children.push(child);
       agents.push({ pid: child.pid as number, instanceId: String(i) });
     }
@@ -176,25 +187,47 @@ export async function run(): Promise<Record<string, unknown>> {
     await waitForEvents('setupSucceeded', AGENTS);
     const setUp = await sample(agents.map((a) => a.pid));
 
+    // Then TASKS short tasks per agent (each writing to the blob mount, its log shipped), and idle again.
+    for (const reg of received.filter(
+      (e): e is Extract<AgentEvent, { kind: 'registered' }> => e.kind === 'registered',
+    )) {
+      const queue = queues.getQueueClient(nodeCommandQueueName(scaleSet, reg.node.instanceId));
+      for (let t = 0; t < TASKS; t++) {
+        const command = {
+          v: 1,
+          kind: 'runTask',
+          bootId: reg.node.bootId,
+          commandId: randomUUID(),
+          jobId: `job-${t}`,
+          attempt: 1,
+          taskId: 'master',
+          commandLine: 'echo epoch 1; echo done > "$AZ_BATCHAI_MOUNT_ROOT/bfs/out-$RANDOM.txt"',
+          workingDirectory: '/mnt/batch/tasks/shared/LS_root/jobs/wd',
+          environmentVariables: [],
+          secrets: [],
+          stdOutErrDirectory: `$AZ_BATCHAI_MOUNT_ROOT/bfs/logs/${reg.node.instanceId}/${t}`,
+          files: [],
+        };
+        await queue.sendMessage(Buffer.from(JSON.stringify(command)).toString('base64'));
+      }
+    }
+    await waitForEvents('taskExited', AGENTS * TASKS);
+    const afterTasks = await sample(agents.map((a) => a.pid));
+
     const ratio = (x: number) => Math.round((x / baseline.medianMb) * 100) / 100;
     return {
-      benchmark: 'agent-idle-rss',
-      date: new Date().toISOString(),
-      machine: {
-        cpuModel: os
-          .cpus()[0]
-          ?.model.replace(/\s+\d+-Core Processor$/, '')
-          .trim(),
-        cpuCount: os.cpus().length,
-        node: process.version,
-        platform: `${os.platform()} ${os.release()}`,
-        loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      nodeFlags,
+      workload: {
+        agents: AGENTS,
+        heartbeatIntervalMs: 1000,
+        settleSeconds: SETTLE_S,
+        sampleSeconds: SAMPLE_S,
+        tasksPerAgent: TASKS,
       },
-      workload: { agents: AGENTS, heartbeatIntervalMs: 1000, settleSeconds: SETTLE_S, sampleSeconds: SAMPLE_S },
       baseline: { what: 'bare node -e "setInterval(() => {}, 1000)"', ...baseline },
       registered: { ...registered, ratioVsBaseline: ratio(registered.medianMb) },
       setUp: { ...setUp, ratioVsBaseline: ratio(setUp.medianMb) },
-      targetMb: 60,
+      afterTasks: { ...afterTasks, ratioVsBaseline: ratio(afterTasks.medianMb) },
     };
   } finally {
     for (const c of children) c.kill('SIGKILL');
@@ -203,27 +236,65 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
+export async function run(): Promise<Record<string, unknown>> {
+  const variants: Array<Record<string, unknown>> = [];
+  for (const flags of VARIANTS) variants.push(await measure(flags));
+  return {
+    benchmark: 'agent-idle-rss',
+    date: new Date().toISOString(),
+    machine: {
+      cpuModel: os
+        .cpus()[0]
+        ?.model.replace(/\s+\d+-Core Processor$/, '')
+        .trim(),
+      cpuCount: os.cpus().length,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+    variants,
+    targetMb: 60,
+  };
+}
+
 export async function writeResults(result: Record<string, unknown>): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
   await writeFile(path.join(resultsDir, 'agent-idle-rss.json'), `${JSON.stringify(result, null, 2)}\n`);
   type S = { medianMb: number; maxMb: number; n: number; ratioVsBaseline?: number };
-  const b = result.baseline as S;
-  const r = result.registered as S;
-  const s = result.setUp as S;
+  type V = {
+    nodeFlags: string[];
+    workload: { agents: number; tasksPerAgent: number };
+    baseline: S;
+    registered: S;
+    setUp: S;
+    afterTasks: S;
+  };
+  const variants = result.variants as V[];
   const m = result.machine as { cpuModel: string; cpuCount: number; node: string; loadAverageAtEnd: number[] };
-  const w = result.workload as { agents: number };
+  const first = variants[0] as V;
+  const row = (label: string, x: S) =>
+    `| ${label} | ${x.medianMb} MB | ${x.maxMb} MB | ${x.ratioVsBaseline ?? 1} | ≤ 60 MB |`;
   const section = [
     MARK_START,
     '## agent-idle-rss',
     '',
-    `Resident memory (VmRSS) of idle node agents: ${w.agents} real agent processes against Azurite, heartbeating every 1 s and polling their command queues.`,
+    `Resident memory (VmRSS) of idle node agents: ${first.workload.agents} real agent processes against Azurite, heartbeating every 1 s and polling their command queues; baseline a bare \`node -e\` process in the same run.`,
     `Machine: ${m.cpuModel} × ${m.cpuCount}, Node ${m.node}, load average at end ${m.loadAverageAtEnd.join(' / ')} (shared machine); ${String(result.date)}.`,
     '',
-    '| state | median VmRSS | max VmRSS | ratio vs baseline (median) | target |',
+    '| agent state | median VmRSS | max VmRSS | ratio vs baseline (median) | target |',
     '|---|---|---|---|---|',
-    `| baseline: bare \`node -e\` process | ${b.medianMb} MB | ${b.maxMb} MB | 1 | |`,
-    `| agent registered, idle | ${r.medianMb} MB | ${r.maxMb} MB | ${r.ratioVsBaseline} | ≤ 60 MB |`,
-    `| agent after setup (Azure Files share + synced blob mount + setup task), idle | ${s.medianMb} MB | ${s.maxMb} MB | ${s.ratioVsBaseline} | ≤ 60 MB |`,
+    `| baseline: bare \`node -e\` process | ${first.baseline.medianMb} MB | ${first.baseline.maxMb} MB | 1 | |`,
+    ...variants.flatMap((v) => {
+      const how = v.nodeFlags.length ? `\`node ${v.nodeFlags.join(' ')}\`` : 'plain `node`';
+      return [
+        row(`${how}: registered, idle`, v.registered),
+        row(`${how}: after setup (Azure Files share + synced blob mount + setup task), idle`, v.setUp),
+        row(
+          `${how}: after ${v.workload.tasksPerAgent} tasks each (outputs on the blob mount, logs shipped), idle`,
+          v.afterTasks,
+        ),
+      ];
+    }),
     '',
     'Details and method: `bench/agent-idle-rss.ts`; raw figures: `agent-idle-rss.json`.',
     MARK_END,

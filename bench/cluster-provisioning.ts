@@ -62,13 +62,21 @@ export async function run(): Promise<Record<string, unknown>> {
   const base = d.functions!.apiBaseUrl;
   const key = d.functions!.masterKey ?? '';
   const ws = `/subscriptions/${d.subscriptionId}/resourceGroups/${d.resourceGroup}/providers/Microsoft.BatchAI/workspaces/bench`;
+  let resets = 0;
   const call = async (method: string, pathOrUrl: string, body?: unknown) => {
     const url = new URL(pathOrUrl.startsWith('http') ? pathOrUrl : `${base}${pathOrUrl}`);
     if (!url.searchParams.has('api-version')) url.searchParams.set('api-version', '2018-05-01');
-    const r = await fetch(url, {
-      method,
-      headers: { 'x-functions-key': key, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    const send = () =>
+      fetch(url, {
+        method,
+        headers: { 'x-functions-key': key, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    // A reused keep-alive connection the host had just closed: send once more (every call here is idempotent).
+    const r = await send().catch(async (err: unknown) => {
+      resets += 1;
+      if (resets > 20) throw err;
+      return send();
     });
     const text = await r.text();
     return { status: r.status, headers: r.headers, body: text ? (JSON.parse(text) as Json) : ({} as Json) };
@@ -136,6 +144,7 @@ export async function run(): Promise<Record<string, unknown>> {
       loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
     },
     workload: { vmSize: 'STANDARD_D1_V2', priority: 'dedicated', bootDelayMs: 0, pollIntervalMs: 25 },
+    connectionResetsRetried: resets,
     rounds,
     targetSeconds: { nodes: 32, seconds: TARGET_S },
   };

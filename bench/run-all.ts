@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, one after another (they share the machine, so never in parallel), each
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
+import * as agentCommandLatency from './agent-command-latency.js';
 import * as agentIdleRss from './agent-idle-rss.js';
 import * as clusterProvisioning from './cluster-provisioning.js';
 import * as computeBoot from './compute-boot.js';
@@ -15,6 +16,7 @@ const BENCHMARKS: Array<{
   { name: 'durable-hello-sequence', ...durableHelloSequence },
   { name: 'scheduling-pass', ...schedulingPass },
   { name: 'agent-idle-rss', ...agentIdleRss },
+  { name: 'agent-command-latency', ...agentCommandLatency },
   { name: 'compute-boot', ...computeBoot },
   { name: 'cluster-provisioning', ...clusterProvisioning },
   { name: 'jobs-throughput', ...jobsThroughput },

@@ -136,7 +136,9 @@ export async function reconcileCompute(deps: ComputeDeps, input: ComputeLifecycl
   try {
     await act(deps, { input, record, scaleSetName, plan, nodes, now: now.toISOString() });
   } catch (err) {
-    if (!(err instanceof ComputeError)) throw err;
+    // Anything but ARM's considered refusal (a network failure, throttling, a server error) is retried by the
+    // activity's retry policy instead of being shown as the cluster's error.
+    if (!(err instanceof ComputeError) || err.transient) throw err;
     const kind = classifyComputeError(err.code, err.message);
     const target = plan.createScaleSet?.capacity ?? plan.capacity ?? plan.target;
     computeError = computeClusterError(kind === 'setupFailed' || kind === 'nodeLost' ? 'allocation' : kind, {

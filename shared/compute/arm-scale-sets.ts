@@ -184,7 +184,11 @@ export function toComputeError(err: unknown): ComputeError {
     code = lro[1];
     message = lro[2]!;
   }
-  return new ComputeError(code ?? (status ? `Http${status}` : 'ComputeRequestFailed'), message, status);
+  // No answer at all (connection refused, reset, timeout), throttling and server errors are transient; an ARM
+  // error body or a failed long-running operation is ARM's considered answer to this request.
+  const answered = Boolean(inner?.code) || Boolean(lro);
+  const transient = (!answered && status === undefined) || status === 429 || (status !== undefined && status >= 500);
+  return new ComputeError(code ?? (status ? `Http${status}` : 'ComputeRequestFailed'), message, status, transient);
 }
 
 function bodyError(text: string | undefined): { code?: string; message?: string } | undefined {

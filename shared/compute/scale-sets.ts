@@ -40,6 +40,8 @@ export class ComputeError extends Error {
     readonly code: string,
     message: string,
     readonly statusCode?: number,
+    /** ARM could not be reached, throttled or failed on its side: worth retrying as is (not the request's fault). */
+    readonly transient = false,
   ) {
     super(message);
     this.name = 'ComputeError';

@@ -2,6 +2,7 @@
 export * from './agent-bootstrap.js';
 export * from './agent-protocol.js';
 export * from './api-errors.js';
+export * from './cluster-errors.js';
 export * from './cluster-schema.js';
 export * from './cluster-view.js';
 export * from './common-schema.js';
@@ -16,6 +17,9 @@ export * from './job-view.js';
 export * from './json-schemas.js';
 export * from './launch-plans/index.js';
 export * from './mount-volumes-schema.js';
+export * from './node-events.js';
+export * from './nodes.js';
+export * from './plan-reconcile.js';
 export * from './resource-id.js';
 export * from './resource-name.js';
 export * from './resource-states.js';

@@ -84,7 +84,7 @@ test('a blob container: its blobs are there at mount, files written on the node 
     await waitFor(
       'the new blob on the node',
       () => readFile(join(mount, 'shared/from-elsewhere.txt'), 'utf8').catch(() => undefined),
-      20_000,
+      45_000,
     ),
     'hi',
   );

@@ -192,6 +192,21 @@ describe('ArmScaleSets against recorded ARM request shapes', () => {
     });
   });
 
+  test('a refusal by ARM is not transient; no answer at all is', async () => {
+    recorder.failNextOperation({ code: 'OperationNotAllowed', message: 'quota' });
+    const refused = await compute.setCapacity(VMSS, 99).catch((err: unknown) => err);
+    assert.ok(refused instanceof ComputeError && !refused.transient, String(refused));
+    const unreachable = new ArmScaleSets({
+      endpoint: 'http://127.0.0.1:1',
+      subscriptionId: SUB,
+      resourceGroup: RG,
+      credential: localStaticCredential(),
+    });
+    const err = await unreachable.get(VMSS).catch((e: unknown) => e);
+    assert.ok(err instanceof ComputeError, String(err));
+    assert.equal(err.transient, true, `${err.code}: ${err.message}`);
+  });
+
   test('delete the scale set; deleting it again and reading it are not errors', async () => {
     await compute.delete(VMSS);
     assertMatches(
