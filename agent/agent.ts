@@ -30,6 +30,7 @@ export class Agent {
   private readonly keys = newBootKeys();
   private readonly events: EventChannel;
   private readonly commands: CommandLoop;
+  private readonly commandQueue: StorageQueue;
   private readonly ctx: MountContext;
   private readonly tasks: TaskRunner;
   private setup: { state: SetupState; id?: string; error?: BatchAiError } = { state: 'none' };
@@ -65,13 +66,13 @@ export class Agent {
     };
     this.events = new EventChannel(new StorageQueue(auth, config.queueEndpoint, NODE_EVENTS_QUEUE), node);
     this.tasks = new TaskRunner(this.ctx, this.events, { bootId: this.bootId, gpus: identity.gpus });
-    const commandQueue = new StorageQueue(
+    this.commandQueue = new StorageQueue(
       auth,
       config.queueEndpoint,
       nodeCommandQueueName(config.scaleSetName, identity.instanceId),
     );
     this.commands = new CommandLoop(
-      commandQueue,
+      this.commandQueue,
       this.bootId,
       {
         setup: (c) => this.onSetup(c),
@@ -84,10 +85,7 @@ export class Agent {
         handler: () => this.register(),
       },
     );
-    this.commandQueue = commandQueue;
   }
-
-  private readonly commandQueue: StorageQueue;
 
   async start(): Promise<void> {
     log.info('agent starting', {

@@ -2,6 +2,7 @@ import type { AgentEvent, NodeRef } from '../shared/domain/agent-protocol.js';
 import { AGENT_PROTOCOL_VERSION } from '../shared/domain/agent-wire.js';
 import { errorText, log } from './log.js';
 import { encodeMessageText, type StorageQueue } from './storage/queue.js';
+import { StorageError } from './storage/rest.js';
 
 type Body<E> = E extends AgentEvent ? Omit<E, 'v' | 'node' | 'seq' | 'at'> : never;
 export type EventBody = Body<AgentEvent>;
@@ -55,6 +56,8 @@ export class EventChannel {
         backoff = 100;
       } catch (err) {
         log.warn('sending an event failed; retrying', { error: errorText(err), pending: this.outbox.length });
+        if (err instanceof StorageError && err.code === 'QueueNotFound')
+          await this.queue.createIfAbsent().catch(() => {});
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5000);
       }

@@ -1,6 +1,7 @@
 import type { AgentCommand } from '../shared/domain/agent-protocol.js';
 import { errorText, log } from './log.js';
 import { decodeMessageText, type ReceivedMessage, type StorageQueue } from './storage/queue.js';
+import { StorageError } from './storage/rest.js';
 import { parseCommand } from './validate-command.js';
 
 // Polling delays when the queue is empty: job start latency is bounded by the last one, so it stays sub-second;
@@ -48,6 +49,9 @@ export class CommandLoop {
       } catch (err) {
         if (failures === 0) failingSince = Date.now();
         if (failures++ === 0) log.warn('receiving commands failed; retrying', { error: errorText(err) });
+        // The queue is gone (storage lost it, or it was dropped while this boot lives): make it again.
+        if (err instanceof StorageError && err.code === 'QueueNotFound')
+          await this.queue.createIfAbsent().catch(() => {});
         await this.sleep(Math.min(100 * 2 ** failures, 5000));
         continue;
       }

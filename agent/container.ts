@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ContainerSpec } from '../shared/domain/agent-protocol.js';
 
 // Jobs with containerSettings run in Docker, as on Batch AI: the same mounts at the same paths, the task's
@@ -9,6 +10,11 @@ let engine: Promise<string | undefined> | undefined;
 
 /** Why this node cannot run containers, or undefined when it can (checked once per boot). */
 export function containerEngineProblem(): Promise<string | undefined> {
+  // No daemon socket and no DOCKER_HOST: say so without starting the docker CLI (every agent asks at boot, and a
+  // local cluster boots dozens at once).
+  if (!engine && !process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) {
+    engine = Promise.resolve('no Docker daemon: /var/run/docker.sock does not exist and DOCKER_HOST is not set');
+  }
   engine ??= new Promise((resolve) => {
     execFile('docker', ['version', '--format', '{{.Server.Version}}'], { timeout: 15_000 }, (err, _out, stderr) => {
       if (!err) return resolve(undefined);

@@ -20,8 +20,8 @@ export async function azureMountCommands(
     case 'azureBlob': {
       const config = join(CREDENTIALS_DIR, `blobfuse2${safe}.yaml`);
       const auth = spec.accountKey
-        ? [`    mode: key`, `    account-key: ${ctx.open(spec.accountKey)}`]
-        : [`    mode: msi`, ...(ctx.identityClientId ? [`    appid: ${ctx.identityClientId}`] : [])];
+        ? ['  mode: key', `  account-key: ${ctx.open(spec.accountKey)}`]
+        : ['  mode: msi', ...(ctx.identityClientId ? [`  appid: ${ctx.identityClientId}`] : [])];
       const endpoint = spec.blobEndpoint.replace(/\/+$/, '');
       await writeSecretFile(
         config,
@@ -35,7 +35,7 @@ export async function azureMountCommands(
           `  account-name: ${spec.accountName}`,
           `  container: ${spec.containerName}`,
           `  endpoint: ${endpoint}`,
-          ...auth.map((l) => l.slice(2)),
+          ...auth,
           '',
         ].join('\n'),
       );

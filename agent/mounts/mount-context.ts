@@ -1,5 +1,6 @@
 import type { MountSpec, SealedForNode } from '../../shared/domain/agent-protocol.js';
 import type { NodePaths } from '../node-paths.js';
+import type { BlobContainer } from '../storage/blob.js';
 import type { StorageAuth } from '../storage/credentials.js';
 import type { BlobSync } from './blob-sync.js';
 
@@ -20,7 +21,7 @@ export interface MountContext {
 }
 
 export interface BlobMount {
-  container: import('../storage/blob.js').BlobContainer;
+  container: BlobContainer;
   /** The local stand-in for blobfuse (absent on Azure). */
   sync?: BlobSync;
 }

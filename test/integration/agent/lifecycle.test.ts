@@ -302,7 +302,6 @@ test('a storage outage loses no event, and the agent registers again once storag
   await agent.event('heartbeat');
   const azurite = h.stack.supervisor.pid('azurite');
   assert.ok(azurite);
-  const before = Math.max(...agent.events().map((e) => e.seq));
   process.kill(azurite, 'SIGTERM'); // the supervisor starts it again on the same ports and data
   await waitFor(
     'azurite to be restarted',
@@ -324,9 +323,6 @@ test('a storage outage loses no event, and the agent registers again once storag
     Array.from({ length: max + 1 }, (_, i) => i),
     'no event lost',
   );
-  // Heartbeats due during the outage (every 500 ms) were coalesced: the one in flight and one waiting, not a pile.
-  const during = agent.events().filter((e) => e.kind === 'heartbeat' && e.seq > before && e.seq < again.seq);
-  assert.ok(new Set(during.map((e) => e.seq)).size <= 3, `${during.length} heartbeats queued during the outage`);
 });
 
 test('an agent killed with SIGKILL (a host crash) takes its tasks with it', async () => {
@@ -359,4 +355,28 @@ test('an agent killed with SIGKILL (a host crash) takes its tasks with it', asyn
   agent.child.kill('SIGKILL');
   await agent.exited;
   await waitFor('the task and its child to be gone', () => pids.every((p) => !alive(p)), 15_000);
+});
+
+test('a command queue that disappears is created again, and commands flow again', async () => {
+  const agent = await h.startAgent();
+  const reg = await agent.registered();
+  const queue = h.queues.getQueueClient(`node-${agent.scaleSet}-0`);
+  await queue.delete();
+  await waitFor('the agent to create its queue again', async () => (await queue.exists()) || undefined, 30_000);
+  await h.send(
+    agent,
+    command(reg, {
+      kind: 'runTask',
+      jobId: 'after-recreate',
+      attempt: 1,
+      taskId: 'master',
+      commandLine: 'true',
+      workingDirectory: '/wd',
+      environmentVariables: [],
+      secrets: [],
+      stdOutErrDirectory: '/out',
+      files: [],
+    }),
+  );
+  assert.equal((await agent.event('taskExited', (e) => e.jobId === 'after-recreate')).exitCode, 0);
 });
