@@ -43,7 +43,11 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
     }
   }
   // A node that became idle can take a queued job: its cluster's scheduler runs a pass.
-  if (result.outcome === 'applied' && result.node.state === 'idle' && event.node.scaleSetName.startsWith(CLUSTER_SCALE_SET_PREFIX)) {
+  if (
+    result.outcome === 'applied' &&
+    result.node.state === 'idle' &&
+    event.node.scaleSetName.startsWith(CLUSTER_SCALE_SET_PREFIX)
+  ) {
     await durableJobSignals(client, base).scheduleChanged(event.node.resourceId);
   }
   if (result.outcome === 'ignored') {
