@@ -115,7 +115,7 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
  * Signals of the job side over the Durable client: wake a cluster's scheduler (started on first use; its first pass
  * runs at once) and raise an event to one job's lifecycle. Used by activities and by the agent-event handler.
  */
-export function durableJobSignals(client: DurableClient, deps: Pick<TransitionDeps, 'store'>): JobSignals {
+export function durableJobSignals(client: DurableClient, deps: TransitionDeps): JobSignals {
   const clusterUids = new Map<string, string>();
   return {
     async scheduleChanged(clusterId: string) {
@@ -144,6 +144,20 @@ export function durableJobSignals(client: DurableClient, deps: Pick<TransitionDe
         if (!isLive(now?.runtimeStatus)) throw err;
         await client.raiseEvent(instanceId, SCHEDULE_CHANGED_EVENT, {});
       }
+    },
+    async clusterChanged(clusterId: string, reason: string) {
+      const parsed = parseBatchAiResourceIdOf('cluster', clusterId);
+      if (!parsed.ok) return;
+      const stored = await deps.store.get(parsed.value);
+      const record = stored?.record as unknown as (ClusterRecord & { operationId?: string }) | undefined;
+      if (!stored || !record?.uid) return;
+      await durableLifecycles(client, deps).computeChanged({
+        kind: 'cluster',
+        resourceId: stored.resourceId,
+        uid: record.uid,
+        operationId: record.operationId ?? '',
+        reason,
+      });
     },
     async jobEvent(jobId: string, name: string, payload: unknown) {
       const parsed = parseBatchAiResourceIdOf('job', jobId);

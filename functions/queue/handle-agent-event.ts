@@ -2,7 +2,7 @@ import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { durableJobSignals, durableLifecycles, raiseJobEvent } from '../../orchestrations/lifecycles.js';
-import { NODE_EVENTS_QUEUE, parseAgentEvent } from '../../shared/domain/agent-protocol.js';
+import { NODE_EVENTS_QUEUE, parseAgentEvent, scaleSetNameFor } from '../../shared/domain/agent-protocol.js';
 import { JOB_EVENTS, type TaskExitedEvent } from '../../shared/jobs/job-run-deps.js';
 import { parseWireTaskId } from '../../shared/jobs/launch-job-attempt.js';
 import { applyAgentEvent } from '../../shared/nodes/apply-agent-event.js';
@@ -11,6 +11,9 @@ import { appServices } from '../dependencies.js';
 // Agent → app: the shared `node-events` queue. A message that is not a valid event can never become one, so it
 // is logged (its kind and the reason, never its body) and dropped: it must not loop through retries. Transient
 // failures (Cosmos, the queue, the Durable client) are thrown, so the host retries the message.
+
+/** Every cluster's scale-set name starts with this (a file server's does not). */
+const CLUSTER_SCALE_SET_PREFIX = scaleSetNameFor('cluster', '');
 
 export async function handleAgentEvent(message: unknown, client: DurableClient, context: InvocationContext) {
   const text = typeof message === 'string' ? message : JSON.stringify(message);
@@ -40,7 +43,11 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
     }
   }
   // A node that became idle can take a queued job: its cluster's scheduler runs a pass.
-  if (result.outcome === 'applied' && result.node.state === 'idle' && event.node.scaleSetName.startsWith('bai-c')) {
+  if (
+    result.outcome === 'applied' &&
+    result.node.state === 'idle' &&
+    event.node.scaleSetName.startsWith(CLUSTER_SCALE_SET_PREFIX)
+  ) {
     await durableJobSignals(client, base).scheduleChanged(event.node.resourceId);
   }
   if (result.outcome === 'ignored') {

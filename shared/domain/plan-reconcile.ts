@@ -142,7 +142,8 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
         byInstanceId(a.instanceId, b.instanceId),
     );
     for (const node of candidates) {
-      if (victims.length >= surplus) break;
+      // A running node asked to be released counts towards the surplus: releasing more would shrink below target.
+      if (victims.length + plan.releaseRunning.length >= surplus) break;
       if (node.state === 'running') {
         plan.releaseRunning.push(node.instanceId);
         continue;

@@ -59,7 +59,9 @@ export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promis
     }
     return { doc, result: mine.flatMap((a) => a.nodeIds) };
   });
-  await markNodesIdle(deps, held);
+  const released = input.errors?.some((e) => e.code === 'NodesReleased') === true;
+  await markNodesIdle(deps, held, released ? 'leaving' : 'idle');
   await deps.signals.scheduleChanged(input.clusterId);
+  if (released) await deps.signals.clusterChanged(input.clusterId, `nodes released by job ${input.jobId}`);
   if (terminateOperationId) await completeOperation(deps, terminateOperationId, { status: 'Succeeded' });
 }

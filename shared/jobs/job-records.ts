@@ -49,14 +49,21 @@ export function splitNodeId(nodeId: string): { scaleSetName: string; instanceId:
 
 export { nodeIdOf };
 
-/** Nodes given back: those still marked running become idle (a lost node keeps its state). */
-export async function markNodesIdle(deps: Pick<JobRunDeps, 'nodes' | 'now'>, nodeIds: readonly string[]) {
+/**
+ * Nodes given back: those still marked running become idle (a lost node keeps its state), or `leaving` when the
+ * cluster released them to remove them (so no pass hands them out again before the cluster deletes them).
+ */
+export async function markNodesIdle(
+  deps: Pick<JobRunDeps, 'nodes' | 'now'>,
+  nodeIds: readonly string[],
+  state: 'idle' | 'leaving' = 'idle',
+) {
   const now = deps.now().toISOString();
   await Promise.all(
     nodeIds.map((nodeId) => {
       const { scaleSetName, instanceId } = splitNodeId(nodeId);
       return deps.nodes.update(scaleSetName, instanceId, (current) =>
-        current && current.state === 'running' ? withNodeState(current, 'idle', now) : undefined,
+        current && current.state === 'running' ? withNodeState(current, state, now) : undefined,
       );
     }),
   );

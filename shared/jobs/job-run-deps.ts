@@ -12,6 +12,8 @@ import type { ScheduleStore } from '../stores/schedule-store.js';
 export interface JobSignals {
   /** Something that can change a cluster's scheduling answer happened: its scheduler runs a pass. */
   scheduleChanged(clusterId: string): Promise<void>;
+  /** The cluster gave nodes back that it wants to remove: its lifecycle re-plans (and deletes them). */
+  clusterChanged(clusterId: string, reason: string): Promise<void>;
   /** An event for one job's lifecycle (by the job's ARM id). */
   jobEvent(jobId: string, name: string, payload: unknown): Promise<void>;
 }

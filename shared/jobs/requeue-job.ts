@@ -21,7 +21,8 @@ export async function requeueJob(
     return { doc: requeue(current, a.jobId, input.attempt, now), result: a.nodeIds };
   });
   if (!held) return { requeued: false };
-  await markNodesIdle(deps, held);
+  const released = input.code === 'NodesReleased';
+  await markNodesIdle(deps, held, released ? 'leaving' : 'idle');
   await deps.store
     .update(jobIdOf(input.jobId), (current) => {
       const job = current.record as unknown as RunningJobRecord;
@@ -48,5 +49,6 @@ export async function requeueJob(
       if (!/not found|404/i.test(String(err)) && (err as { statusCode?: number }).statusCode !== 404) throw err;
     });
   await deps.signals.scheduleChanged(input.clusterId);
+  if (released) await deps.signals.clusterChanged(input.clusterId, `nodes released by job ${input.jobId}`);
   return { requeued: true };
 }
