@@ -1,10 +1,11 @@
 #!/bin/sh
 # Debian packages the system tests (test/system/, `npm run test:system`) need: the official Batch AI Python SDK
-# (azure.mgmt.batchai 7.0.0b1, shipped in python3-azure) for the Python SDK check. Idempotent: installs only
+# (azure.mgmt.batchai 7.0.0b1, shipped in python3-azure) for the Python SDK check, PyTorch (CPU) and Open MPI for
+# the distributed examples. Idempotent: installs only
 # what is missing. Needs root (or sudo) and network access to the Debian mirrors.
 set -eu
 
-PACKAGES="python3 python3-azure"
+PACKAGES="python3 python3-azure python3-torch openmpi-bin"
 
 missing=""
 for p in $PACKAGES; do
