@@ -11,7 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +21,7 @@ import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
 import type { AgentBootConfig } from '../shared/domain/agent-bootstrap.js';
 import { LOCAL_VM_ENV, NODE_EVENTS_QUEUE, nodeCommandQueueName, parseAgentEvent } from '../shared/domain/index.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -183,25 +184,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     'Details and method: `bench/agent-command-latency.ts`; raw figures: `agent-command-latency.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = '';
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const start = text.indexOf(MARK_START);
-  const end = text.indexOf(MARK_END);
-  text =
-    start >= 0 && end > start
-      ? `${text.slice(0, start)}${section}${text.slice(end + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run, writeResults);

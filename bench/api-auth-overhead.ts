@@ -3,7 +3,7 @@
 // bearer token (JWT verification + the principal's assignments read from Cosmos), with a Reader's token granted
 // at the workspace, and the subscription's workspace listing filtered for that Reader.
 // Run: npm run build && node dist/bench/api-auth-overhead.js  (also part of npm run bench)
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
 import { loadOrCreateSigningKey, mintToken, principalIdOf } from '../local/token-issuer/signing-key.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -131,25 +132,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     'Details and method: `bench/api-auth-overhead.ts`; raw figures: `api-auth-overhead.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = '# Benchmark results\n';
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    // first result
-  }
-  const s = text.indexOf(MARK_START);
-  const e = text.indexOf(MARK_END);
-  text =
-    s >= 0 && e > s
-      ? `${text.slice(0, s)}${section}${text.slice(e + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run, writeResults);

@@ -10,7 +10,7 @@
 //   - blob upload: M small block blobs, 8 in flight, uploads/s.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +19,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { storageEndpoints } from '../local/azurite/service.js';
 import { freePort } from '../local/stack/ports.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -221,25 +222,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     'Details and method: `bench/azurite-durable-writes.ts`; raw figures: `azurite-durable-writes.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = '';
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const s = text.indexOf(MARK_START);
-  const e = text.indexOf(MARK_END);
-  text =
-    s >= 0 && e > s
-      ? `${text.slice(0, s)}${section}${text.slice(e + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run, writeResults);

@@ -11,13 +11,14 @@
 // i.e. the floor cost of starting N Node processes here, which every agent pays.
 
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -172,25 +173,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     'Details and method: `bench/cluster-provisioning.ts`; raw figures: `cluster-provisioning.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = '';
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const start = text.indexOf(MARK_START);
-  const end = text.indexOf(MARK_END);
-  text =
-    start >= 0 && end > start
-      ? `${text.slice(0, start)}${section}${text.slice(end + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run, writeResults);

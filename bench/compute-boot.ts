@@ -4,8 +4,7 @@
 // Baseline, in the same run: the same N processes spawned directly (same script, same environment shape) and
 // waited for the same way. Recorded in bench/results/ with the machine it ran on.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import {
   startCompute,
   WORKLOAD,
 } from '../test/integration/compute/harness.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const SIZES = [1, 8, 32];
@@ -164,20 +164,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     'Target: 32 VMs booted well within 10 s. Details and method: `bench/compute-boot.ts`; raw figures: `compute-boot.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = existsSync(readme) ? await readFile(readme, 'utf8') : '# Benchmark results\n';
-  const s = text.indexOf(MARK_START);
-  const e = text.indexOf(MARK_END);
-  text =
-    s >= 0 && e > s
-      ? `${text.slice(0, s)}${section}${text.slice(e + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run, writeResults);

@@ -15,7 +15,7 @@
 // here (OrchestratorStarted/ExecutionStarted/TaskScheduled/TaskCompleted events, JSON round-tripped as a
 // host must), activities called inline, no storage, no HTTP: orchestrations/s.
 
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,7 @@ import { orchestrationTrigger } from '../local/durable/orchestration-trigger.js'
 import type { HostLogger } from '../local/functions-host/contracts.js';
 import { startHost } from '../local/functions-host/host.js';
 import { type ClientCommand, type ClientReply, nowAbs } from './durable-client-worker.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const appDir = path.join(repoRoot, 'test/fixtures/durable-app');
@@ -381,27 +382,9 @@ async function writeResults(result: Record<string, unknown>): Promise<void> {
     'Details and method: `bench/durable-hello-sequence.ts`; raw figures: `durable-hello-sequence.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = '';
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const s = text.indexOf(MARK_START);
-  const e = text.indexOf(MARK_END);
-  text =
-    s >= 0 && e > s
-      ? `${text.slice(0, s)}${section}${text.slice(e + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run, writeResults);
 
 export { writeResults };

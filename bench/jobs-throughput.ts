@@ -21,6 +21,7 @@ import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../shared/config/well-known-emulator-credentials.js';
 import { HOST_EXECUTION_IMAGE } from '../shared/domain/launch-plans/host-execution.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -265,25 +266,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     'Details and method: `bench/jobs-throughput.ts`; raw figures: `jobs-throughput.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = '';
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const start = text.indexOf(MARK_START);
-  const end = text.indexOf(MARK_END);
-  text =
-    start >= 0 && end > start
-      ? `${text.slice(0, start)}${section}${text.slice(end + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run, writeResults);

@@ -2,11 +2,12 @@
 // reading each job's queued time and sorting those numbers, the O(n log n) floor any FIFO pass pays. If the
 // pass is O(n log n), its ratio to the baseline stays flat as the queue grows ×10 (a quadratic pass would grow ×10
 // per step). Results: bench/results/scheduling-pass.json and a section of bench/results/README.md.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Allocation, planAllocations, type QueuedJob, type SchedulerNode } from '../shared/domain/scheduling.js';
+import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -119,24 +120,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     'Details: `bench/scheduling-pass.ts`; raw figures: `scheduling-pass.json`.',
     MARK_END,
   ].join('\n');
-  const readme = path.join(resultsDir, 'README.md');
-  let text = '';
-  try {
-    text = await readFile(readme, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const s = text.indexOf(MARK_START);
-  const e = text.indexOf(MARK_END);
-  text =
-    s >= 0 && e > s
-      ? `${text.slice(0, s)}${section}${text.slice(e + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  await writeFile(readme, text);
+  await replaceResultsSection(resultsDir, MARK_START, MARK_END, section);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await run();
-  await writeResults(result);
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-}
+await runIfMain(import.meta.url, run, writeResults);
