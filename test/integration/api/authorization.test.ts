@@ -10,6 +10,7 @@ import {
   principalIdOf,
   type SigningKey,
 } from '../../../local/token-issuer/signing-key.js';
+import { DOWNLOAD_ROUTE } from '../../../shared/outputs/download-links.js';
 import { BatchAiApi } from '../../support/api-client.js';
 import { blobClient, cosmosClient, queueClient, startTestStack, type TestStack } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -172,7 +173,8 @@ test('no anonymous way in: every API route answers 401 without credentials; othe
     assert.equal(res.status, 401, `${route.operationId}: ${res.status} ${res.text}`);
   }
   // What the host itself lets through without a key: only the API routes above (which authenticate in the app)
-  // and the OpenAPI document's CORS preflight (headers only).
+  // the OpenAPI document's CORS preflight (headers only), and output downloads, whose signed link is the grant
+  // (one file, until it expires, like a SAS): without a valid signature it hands out nothing.
   const functions = (await (
     await fetch(`${api.base.replace(/\/api$/, '')}/admin/functions`, { headers: { 'x-functions-key': api.key } })
   ).json()) as { name: string; config: { bindings: { type: string; authLevel?: string }[] } }[];
@@ -183,7 +185,11 @@ test('no anonymous way in: every API route answers 401 without credentials; othe
     )
     .map((f) => f.name)
     .filter((name) => !apiNames.has(name));
-  assert.deepEqual(anonymous, ['OpenApi_Preflight']);
+  assert.deepEqual(anonymous.sort(), ['DownloadOutputFile', 'OpenApi_Preflight']);
+  const unsigned = await fetch(`${api.base}/${DOWNLOAD_ROUTE}`);
+  assert.ok([400, 403, 404].includes(unsigned.status), `an unsigned download: ${unsigned.status}`);
+  const forged = await fetch(`${api.base}/${DOWNLOAD_ROUTE}?p=azurefiles/x/y/z.txt&se=9999999999999&sig=AAAA`);
+  assert.ok([403, 404].includes(forged.status), `a forged download: ${forged.status}`);
 });
 
 // --- The matrix -----------------------------------------------------------------------------------------
