@@ -1,6 +1,7 @@
 import type { Container, ItemDefinition } from '@azure/cosmos';
 import type { NodeRecord } from '../domain/nodes.js';
 import type { NodeStore, StoredNode } from '../stores/node-store.js';
+import { conflictBackoff, MAX_CONFLICT_ATTEMPTS } from './conflict-backoff.js';
 
 interface NodeDocument extends ItemDefinition {
   id: string;
@@ -73,7 +74,8 @@ export class CosmosNodeStore implements NodeStore {
       } catch (err) {
         const status = statusOf(err);
         // Someone else wrote (or created, or deleted) it meanwhile: read again and decide again.
-        if ((status !== 412 && status !== 409 && status !== 404) || attempt >= 20) throw err;
+        if ((status !== 412 && status !== 409 && status !== 404) || attempt >= MAX_CONFLICT_ATTEMPTS) throw err;
+        await conflictBackoff(attempt);
       }
     }
   }

@@ -8,6 +8,7 @@ import {
   type ResourceStore,
   type StoredResource,
 } from '../stores/resource-store.js';
+import { conflictBackoff, MAX_CONFLICT_ATTEMPTS } from './conflict-backoff.js';
 
 interface ResourceDocument extends ItemDefinition {
   id: string;
@@ -110,7 +111,8 @@ export class CosmosResourceStore implements ResourceStore {
       try {
         return await this.replace({ ...next, etag: current.etag! });
       } catch (err) {
-        if (!(err instanceof ConcurrencyConflictError) || attempt >= 20) throw err;
+        if (!(err instanceof ConcurrencyConflictError) || attempt >= MAX_CONFLICT_ATTEMPTS) throw err;
+        await conflictBackoff(attempt);
       }
     }
   }

@@ -1,6 +1,7 @@
 import type { Container, ContainerRequest, Database } from '@azure/cosmos';
 import { type ClusterSchedule, clusterScheduleSchema, emptySchedule } from '../domain/scheduling.js';
 import type { ScheduleStore } from '../stores/schedule-store.js';
+import { conflictBackoff, MAX_CONFLICT_ATTEMPTS } from './conflict-backoff.js';
 
 // One document per cluster in the `schedules` container, partitioned by the cluster (a point read and a conditional
 // replace, never a query or a batch: both atomic on Cosmos and on the local emulator).
@@ -8,7 +9,7 @@ import type { ScheduleStore } from '../stores/schedule-store.js';
 export const SCHEDULES_CONTAINER: ContainerRequest = { id: 'schedules', partitionKey: { paths: ['/pk'] } };
 
 const DOCUMENT_ID = 'schedule';
-const MAX_ATTEMPTS = 50;
+const MAX_ATTEMPTS = MAX_CONFLICT_ATTEMPTS;
 
 interface ScheduleDocument extends ClusterSchedule {
   id: string;
@@ -55,6 +56,7 @@ export class CosmosScheduleStore implements ScheduleStore {
         // 412: someone wrote since our read; 409: someone created it first; 404: deleted meanwhile. Recompute.
         const status = statusOf(err);
         if (status !== 412 && status !== 409 && status !== 404) throw err;
+        await conflictBackoff(attempt);
       }
     }
     throw new ScheduleConflictError(clusterId);

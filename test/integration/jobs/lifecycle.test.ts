@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../../shared/config/well-known-emulator-credentials.js';
-import { blobClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
+import { CosmosScheduleStore, SCHEDULES_CONTAINER } from '../../../shared/cosmos/cosmos-schedule-store.js';
+import { blobClient, cosmosClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 import { waitForNodes } from '../clusters/harness.js';
 import {
@@ -193,12 +197,18 @@ t('deleting a running job terminates it first and frees its node', async () => {
 });
 
 t('a burst of mixed jobs starts in priority order, and a 2-node job gets both nodes at once', async () => {
-  // A 2-node job holds the cluster while the others queue behind it.
+  // A 2-node job holds the cluster while the others queue behind it. It ends when the test releases it, once all five
+  // are in the cluster's queue: on a loaded machine, submissions (and their enqueueing) can take longer than any
+  // fixed run time would, and a job the scheduler has not seen yet cannot be ordered.
+  const release = join(await mkdtemp(join(tmpdir(), 'gate-')), 'release');
   const gate = c.jobPath('gate');
   await submitJob(
     c.api,
     gate,
-    jobBody(c.clusterId, { nodeCount: 2, customToolkitSettings: { commandLine: 'sleep 4' } }),
+    jobBody(c.clusterId, {
+      nodeCount: 2,
+      customToolkitSettings: { commandLine: `while [ ! -e ${release} ]; do sleep 0.05; done` },
+    }),
   );
   await waitForJob(c.api, gate, ['running']);
   const quick = (priority: string, nodeCount = 1) =>
@@ -215,6 +225,17 @@ t('a burst of mixed jobs starts in priority order, and a 2-node job gets both no
     ['normal-2', quick('normal')],
   ] as const;
   for (const [name, body] of order) await submitJob(c.api, c.jobPath(name), body);
+  const schedules = new CosmosScheduleStore(
+    cosmosClient(stack.descriptor)
+      .database(stack.descriptor.cosmos.database)
+      .container(SCHEDULES_CONTAINER.id as string),
+  );
+  await waitFor(
+    'all five jobs in the cluster queue',
+    async () => (await schedules.read(c.clusterId)).queue.length === order.length,
+    120_000,
+  );
+  await writeFile(release, '');
 
   // While the gang job runs, it holds both nodes.
   await waitForJob(c.api, c.jobPath('gang-high'), ['running', 'succeeded'], 180_000);
