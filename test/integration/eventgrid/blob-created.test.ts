@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import {
   type Azurite,
+  drained,
   type EmulatorProcess,
   eventOf,
   removeTempDirs,
@@ -154,7 +155,7 @@ test('an overwrite is a new BlobCreated; metadata changes and non-matching names
   await waitFor('notes.txt on the unfiltered subscription', () =>
     receiver.notifications('manifests-ce').find((r) => String(eventOf(r).subject).endsWith('notes.txt')),
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await drained(emulator.port, 'manifest-blobs');
   assert.equal(receiver.notifications('manifests').length, before);
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { UNREACHABLE_STORAGE } from '../../support/stack.js';
 import {
+  drained,
   type EmulatorProcess,
   eventOf,
   removeTempDirs,
@@ -95,7 +96,7 @@ test('500 twice, then delivered on the third attempt with aeg-delivery-count', a
     const n = receiver.notifications('flaky');
     return n.length >= 3 ? n : undefined;
   });
-  await new Promise((r) => setTimeout(r, 200));
+  await drained(emulator.port, 'flaky');
   const attempts = receiver.notifications('flaky');
   assert.equal(attempts.length, 3, 'no further attempt after success');
   assert.deepEqual(
@@ -116,7 +117,7 @@ test('400 is dead-lettered at once, without retry', async () => {
     const d = await deadLetters(dataDir, 'rejecting');
     return d.length > 0 ? d : undefined;
   });
-  await new Promise((r) => setTimeout(r, 200));
+  await drained(emulator.port, 'rejecting');
   assert.equal(receiver.notifications('rejecting').length, 1);
   assert.equal(record?.deadLetterReason, 'NonRetriableStatus');
   assert.equal(record?.deliveryAttempts, 1);

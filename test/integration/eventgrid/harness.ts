@@ -232,3 +232,18 @@ export function eventOf(r: ReceivedRequest): Record<string, unknown> & { data: R
   const event = Array.isArray(parsed) ? parsed[0] : parsed;
   return event as Record<string, unknown> & { data: Record<string, unknown> };
 }
+
+/**
+ * Waits until the emulator holds no pending delivery for these subscriptions: every event fanned out to them has been
+ * delivered or dead-lettered, so no further request can reach the webhook. The signal a "nothing more arrives"
+ * assertion waits for, instead of a fixed sleep.
+ */
+export async function drained(port: number, ...subscriptions: string[]): Promise<void> {
+  await waitFor(`no pending deliveries for ${subscriptions.join(', ')}`, async () => {
+    const subs = (await (await fetch(`http://127.0.0.1:${port}/api/subscriptions`)).json()) as {
+      name: string;
+      pendingDeliveries: number;
+    }[];
+    return subscriptions.every((name) => subs.find((s) => s.name === name)?.pendingDeliveries === 0);
+  });
+}

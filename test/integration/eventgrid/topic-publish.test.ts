@@ -10,6 +10,7 @@ import {
 } from '@azure/eventgrid';
 import { UNREACHABLE_STORAGE } from '../../support/stack.js';
 import {
+  drained,
   type EmulatorProcess,
   eventOf,
   removeTempDirs,
@@ -105,7 +106,7 @@ test('EventGridPublisherClient (AzureKeyCredential) events are delivered, filter
   ]);
   await waitFor('two deliveries', () => (receiver.notifications('vm-actions').length >= 2 ? true : undefined));
   await waitFor('subjectEndsWith match', () => receiver.notifications('everything')[0]);
-  await new Promise((r) => setTimeout(r, 200));
+  await drained(emulator.port, 'vm-actions', 'everything');
   const got = receiver.notifications('vm-actions').map(eventOf);
   assert.deepEqual(got.map((e) => e.id).sort(), ['a-1', 'a-4']);
   const a1 = got.find((e) => e.id === 'a-1')!;
@@ -161,6 +162,7 @@ test('CloudEvents published through the SDK reach CloudEvents and Event Grid sub
 });
 
 test('a wrong key is refused with 401 and nothing is delivered', async () => {
+  await drained(emulator.port, 'vm-actions', 'vm-health-ce', 'everything');
   const before = receiver.requests.length;
   const client = new EventGridPublisherClient(
     emulator.topicEndpoint,
@@ -178,7 +180,7 @@ test('a wrong key is refused with 401 and nothing is delivered', async () => {
   const noKey = await fetch(`${emulator.topicEndpoint}?api-version=2018-01-01`, { method: 'POST', body: '[]' });
   assert.equal(noKey.status, 401);
   assert.equal(((await noKey.json()) as { error: { code: string } }).error.code, 'Unauthorized');
-  await new Promise((r) => setTimeout(r, 200));
+  await drained(emulator.port, 'vm-actions', 'vm-health-ce', 'everything');
   assert.equal(receiver.requests.length, before);
 });
 
