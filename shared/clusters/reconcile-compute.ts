@@ -48,6 +48,12 @@ export interface ComputeDeps {
     instanceIds: string[];
     option: 'requeue' | 'terminate' | 'waitforjobcompletion';
   }): Promise<void>;
+  /**
+   * Nodes this pass gives up (lost: silent or their VM gone; or surplus) were just marked leaving: the cluster's
+   * scheduler must hear at once, so a job holding one is requeued now and not when a replacement node becomes idle
+   * (a node lost only through missed heartbeats has no other signal). Absent: the scheduler learns at its next pass.
+   */
+  nodesLeaving?(request: { resourceId: string; instanceIds: string[] }): Promise<void>;
   now(): Date;
 }
 
@@ -210,6 +216,10 @@ async function act(
         ),
       ),
   );
+  // Before the VMs are deleted (minutes on Azure): the jobs on them are requeued while ARM works.
+  if (plan.deleteInstances.length > 0 && deps.nodesLeaving && ctx.input.kind === 'cluster') {
+    await deps.nodesLeaving({ resourceId: ctx.input.resourceId, instanceIds: plan.deleteInstances });
+  }
   await deps.scaleSets.deleteInstances(scaleSetName, plan.deleteInstances);
   await Promise.all(plan.deleteNodes.map((instanceId) => dropNode(deps, scaleSetName, instanceId)));
   await Promise.all(
