@@ -220,7 +220,7 @@ async function act(
   if (plan.deleteInstances.length > 0 && deps.nodesLeaving && ctx.input.kind === 'cluster') {
     await deps.nodesLeaving({ resourceId: ctx.input.resourceId, instanceIds: plan.deleteInstances });
   }
-  await deps.scaleSets.deleteInstances(scaleSetName, plan.deleteInstances);
+  await deleteInstances(deps, scaleSetName, plan.deleteInstances);
   await Promise.all(plan.deleteNodes.map((instanceId) => dropNode(deps, scaleSetName, instanceId)));
   await Promise.all(
     plan.createNodes.map((instanceId) =>
@@ -246,6 +246,24 @@ async function act(
       instanceIds: plan.releaseRunning,
       option: (ctx.record as ClusterRecord).properties.scaleSettings.manual?.nodeDeallocationOption ?? 'requeue',
     });
+  }
+}
+
+/**
+ * Deletes instances, some of which may vanish meanwhile (a Spot eviction with the Delete policy ends after its
+ * notice, which already marked the node lost). ARM then refuses the whole call ("… is not an active Virtual Machine
+ * Scale Set VM instanceId"), which is not the definition's fault: delete what is still there instead.
+ */
+async function deleteInstances(deps: ComputeDeps, scaleSetName: string, instanceIds: readonly string[]) {
+  try {
+    await deps.scaleSets.deleteInstances(scaleSetName, instanceIds);
+  } catch (err) {
+    if (!(err instanceof ComputeError) || !/not an active Virtual Machine Scale Set VM/i.test(err.message)) throw err;
+    const present = new Set((await deps.scaleSets.listInstances(scaleSetName)).map((i) => i.instanceId));
+    await deps.scaleSets.deleteInstances(
+      scaleSetName,
+      instanceIds.filter((id) => present.has(id)),
+    );
   }
 }
 
