@@ -97,9 +97,10 @@ const ACTIONS: Record<string, VmSignalKind> = { deallocate: 'lost', poweroff: 'l
 
 const VM_ID = /\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)$/i;
 
+// Our scale-set names are lower case (scaleSetNameFor); ARM ids in events may not keep a name's case.
 function vmOf(resourceId: unknown): { scaleSetName: string; instanceId: string } | undefined {
   const m = typeof resourceId === 'string' ? VM_ID.exec(resourceId) : null;
-  return m ? { scaleSetName: m[1]!, instanceId: m[2]! } : undefined;
+  return m ? { scaleSetName: m[1]!.toLowerCase(), instanceId: m[2]! } : undefined;
 }
 
 type Props = Record<string, unknown>;
@@ -150,8 +151,8 @@ export function vmEventMeaning(event: GridEvent): VmEventMeaning {
       const text = String(name);
       const cut = text.lastIndexOf('_');
       if (cut <= 0) return [];
-      const vm = { scaleSetName: text.slice(0, cut), instanceId: text.slice(cut + 1) };
-      if (scaleSet && vm.scaleSetName.toLowerCase() !== scaleSet.toLowerCase()) return [];
+      const vm = { scaleSetName: text.slice(0, cut).toLowerCase(), instanceId: text.slice(cut + 1) };
+      if (scaleSet && vm.scaleSetName !== scaleSet.toLowerCase()) return [];
       return [signal(vm, 'lost', `scheduled event ${type}`)];
     });
     return signals.length > 0 ? { signals } : { ignored: `scheduled event ${type} names no scale-set VM` };

@@ -190,14 +190,19 @@ test("after a restart, a late setup outcome of the old boot does not make the no
 test('a scheduled event names VMs by {scaleSet}_{instanceId}; names of another scale set are not ours', () => {
   const base = fixture('eventgrid', 'scheduled-preempt');
   const data = structuredClone(base.data) as { resourceInfo: { properties: { Resources: string[] } } };
-  data.resourceInfo.properties.Resources = [`${SCALE_SET}_3`, `${SCALE_SET}_12`, 'othervmss_1', 'noinstance'];
+  data.resourceInfo.properties.Resources = [
+    `${SCALE_SET}_3`,
+    `${SCALE_SET.toUpperCase()}_12`,
+    'othervmss_1',
+    'noinstance',
+  ];
   const meaning = vmEventMeaning({ ...base, data });
   assert.ok('signals' in meaning);
   assert.deepEqual(
-    meaning.signals.map((s) => [s.instanceId, s.kind]),
+    meaning.signals.map((s) => [s.scaleSetName, s.instanceId, s.kind]),
     [
-      ['3', 'lost'],
-      ['12', 'lost'],
+      [SCALE_SET, '3', 'lost'],
+      [SCALE_SET, '12', 'lost'],
     ],
   );
 });
