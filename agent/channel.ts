@@ -11,6 +11,22 @@ export type EventBody = Body<AgentEvent>;
 const REMEMBERED_EXITS = 64;
 /** How many heartbeats after an exit carry it again. */
 const HEARTBEATS_PER_EXIT = 3;
+/**
+ * JSON characters of re-reported exits per event: a queue message holds 64 KiB (of base64), and one the queue refuses
+ * would block the outbox. Newest exits first; an older one left out still has its own `taskExited`.
+ */
+const EXITS_BUDGET_CHARS = 16_000;
+
+function newestWithin(exits: TaskExit[]): TaskExit[] {
+  const kept: TaskExit[] = [];
+  let size = 0;
+  for (const exit of [...exits].reverse()) {
+    size += JSON.stringify(exit).length + 1;
+    if (size > EXITS_BUDGET_CHARS) break;
+    kept.unshift(exit);
+  }
+  return kept;
+}
 
 /**
  * The agent → app direction: every event gets this boot's node ref and the next seq, and goes out in seq order
@@ -56,12 +72,14 @@ export class EventChannel {
       return body;
     }
     if (body.kind === 'registered') {
-      return this.exits.length > 0 ? { ...body, exits: this.exits.map((e) => e.exit) } : body;
+      const exits = newestWithin(this.exits.map((e) => e.exit));
+      return exits.length > 0 ? { ...body, exits } : body;
     }
     if (body.kind === 'heartbeat') {
       const due = this.exits.filter((e) => e.heartbeatsLeft > 0);
       for (const e of due) e.heartbeatsLeft--;
-      return due.length > 0 ? { ...body, exits: due.map((e) => e.exit) } : body;
+      const exits = newestWithin(due.map((e) => e.exit));
+      return exits.length > 0 ? { ...body, exits } : body;
     }
     return body;
   }
