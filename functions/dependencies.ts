@@ -165,13 +165,17 @@ export async function jobRunDeps(client: DurableClient): Promise<JobRunDeps> {
   return { ...jobs, signals: durableJobSignals(client, base) };
 }
 
-/** The cluster lifecycle's deps with the nodeDeallocationOption hook, which tells the jobs on released nodes. */
+/**
+ * The cluster lifecycle's deps with the nodeDeallocationOption hook, which tells the jobs on released nodes, and the
+ * scheduler's wake-up for nodes given up (so a job on a node lost to missed heartbeats is requeued at once).
+ */
 export async function computeDeps(client: DurableClient): Promise<ComputeDeps> {
   const { compute, jobs, base } = await appServices();
   const signals = durableJobSignals(client, base);
   return {
     ...compute,
     releaseNodes: (request) => releaseClusterNodes({ schedules: jobs.schedules, signals }, request),
+    nodesLeaving: ({ resourceId }) => signals.scheduleChanged(resourceId),
   };
 }
 

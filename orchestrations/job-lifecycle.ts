@@ -197,9 +197,13 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       break;
     }
     if (ending?.kind !== 'timeout') timer.cancel();
-    // A lost node's processes are gone with it: nothing to wait for there.
+    // A lost node's processes are gone with it: nothing to wait for there. Its VM may still run them for a while
+    // (a Spot eviction's notice, a VM being deleted), so they are told to stop too (best effort, not waited for),
+    // rather than run on beside the next attempt.
     if (ending?.kind === 'nodeLost') {
-      for (const [id, task] of running) if (task.nodeId === ending.event.nodeId) running.delete(id);
+      const onLostNode = [...running].filter(([, task]) => task.nodeId === ending.event.nodeId);
+      for (const [id] of onLostNode) running.delete(id);
+      if (onLostNode.length > 0) yield kill(onLostNode.map(([, task]) => task));
     }
     if (running.size > 0) yield* stopTasks(context, kill, running, waitOne);
     if (ending?.kind === 'terminate') {

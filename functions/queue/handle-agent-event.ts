@@ -2,7 +2,13 @@ import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { durableJobSignals, durableLifecycles, raiseJobEvent } from '../../orchestrations/lifecycles.js';
-import { NODE_EVENTS_QUEUE, parseAgentEvent, scaleSetNameFor } from '../../shared/domain/agent-protocol.js';
+import {
+  type AgentEvent,
+  NODE_EVENTS_QUEUE,
+  parseAgentEvent,
+  scaleSetNameFor,
+  type TaskExit,
+} from '../../shared/domain/agent-protocol.js';
 import { JOB_EVENTS, type TaskExitedEvent } from '../../shared/jobs/job-run-deps.js';
 import { parseWireTaskId } from '../../shared/jobs/launch-job-attempt.js';
 import { applyAgentEvent } from '../../shared/nodes/apply-agent-event.js';
@@ -28,20 +34,10 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   // A task's exit goes to its job's lifecycle as a durable event (the wire task id names the job's uid); the
   // lifecycle ignores one of another attempt. Sent even when the node record ignored the event as a repeat: the
   // lifecycle's own bookkeeping makes a repeat harmless, and a lost event would leave the job running forever.
-  if (event.kind === 'taskExited') {
-    const task = parseWireTaskId(event.taskId);
-    if (task) {
-      await raiseJobEvent(client, task.uid, JOB_EVENTS.taskExited, {
-        jobId: event.jobId,
-        attempt: event.attempt,
-        taskId: event.taskId,
-        nodeId: `${event.node.scaleSetName}_${event.node.instanceId}`,
-        exitCode: event.exitCode,
-        signal: event.signal,
-        ...(event.error ? { error: event.error } : {}),
-      } satisfies TaskExitedEvent);
-    }
-  }
+  // For the same reason the exits an agent re-reports (in heartbeats after an exit, and when it registers again
+  // after an outage) are passed on too: the first to arrive ends the task, the others are ignored.
+  const exits = event.kind === 'taskExited' ? [event] : 'exits' in event ? (event.exits ?? []) : [];
+  await Promise.all(exits.map((exit) => reportExit(client, event.node, exit)));
   // A node that became idle can take a queued job: its cluster's scheduler runs a pass.
   if (
     result.outcome === 'applied' &&
@@ -57,6 +53,20 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   } else if (result.outcome === 'applied') {
     context.log(`${event.kind} of ${event.node.scaleSetName}_${event.node.instanceId}: node ${result.node.state}`);
   }
+}
+
+async function reportExit(client: DurableClient, node: AgentEvent['node'], exit: TaskExit): Promise<void> {
+  const task = parseWireTaskId(exit.taskId);
+  if (!task) return;
+  await raiseJobEvent(client, task.uid, JOB_EVENTS.taskExited, {
+    jobId: exit.jobId,
+    attempt: exit.attempt,
+    taskId: exit.taskId,
+    nodeId: `${node.scaleSetName}_${node.instanceId}`,
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    ...(exit.error ? { error: exit.error } : {}),
+  } satisfies TaskExitedEvent);
 }
 
 export function registerAgentEvents(): void {

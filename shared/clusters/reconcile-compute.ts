@@ -48,6 +48,12 @@ export interface ComputeDeps {
     instanceIds: string[];
     option: 'requeue' | 'terminate' | 'waitforjobcompletion';
   }): Promise<void>;
+  /**
+   * Nodes this pass gives up (lost: silent or their VM gone; or surplus) were just marked leaving: the cluster's
+   * scheduler must hear at once, so a job holding one is requeued now and not when a replacement node becomes idle
+   * (a node lost only through missed heartbeats has no other signal). Absent: the scheduler learns at its next pass.
+   */
+  nodesLeaving?(request: { resourceId: string; instanceIds: string[] }): Promise<void>;
   now(): Date;
 }
 
@@ -210,7 +216,11 @@ async function act(
         ),
       ),
   );
-  await deps.scaleSets.deleteInstances(scaleSetName, plan.deleteInstances);
+  // Before the VMs are deleted (minutes on Azure): the jobs on them are requeued while ARM works.
+  if (plan.deleteInstances.length > 0 && deps.nodesLeaving && ctx.input.kind === 'cluster') {
+    await deps.nodesLeaving({ resourceId: ctx.input.resourceId, instanceIds: plan.deleteInstances });
+  }
+  await deleteInstances(deps, scaleSetName, plan.deleteInstances);
   await Promise.all(plan.deleteNodes.map((instanceId) => dropNode(deps, scaleSetName, instanceId)));
   await Promise.all(
     plan.createNodes.map((instanceId) =>
@@ -236,6 +246,24 @@ async function act(
       instanceIds: plan.releaseRunning,
       option: (ctx.record as ClusterRecord).properties.scaleSettings.manual?.nodeDeallocationOption ?? 'requeue',
     });
+  }
+}
+
+/**
+ * Deletes instances, some of which may vanish meanwhile (a Spot eviction with the Delete policy ends after its
+ * notice, which already marked the node lost). ARM then refuses the whole call ("… is not an active Virtual Machine
+ * Scale Set VM instanceId"), which is not the definition's fault: delete what is still there instead.
+ */
+async function deleteInstances(deps: ComputeDeps, scaleSetName: string, instanceIds: readonly string[]) {
+  try {
+    await deps.scaleSets.deleteInstances(scaleSetName, instanceIds);
+  } catch (err) {
+    if (!(err instanceof ComputeError) || !/not an active Virtual Machine Scale Set VM/i.test(err.message)) throw err;
+    const present = new Set((await deps.scaleSets.listInstances(scaleSetName)).map((i) => i.instanceId));
+    await deps.scaleSets.deleteInstances(
+      scaleSetName,
+      instanceIds.filter((id) => present.has(id)),
+    );
   }
 }
 

@@ -99,7 +99,7 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   BATCHAI_JOB_FILE_STORAGE: `AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY}`,
   ARM_POLL_INTERVAL_MS: '20',
   BATCHAI_AGENT_PACKAGE_URL: 'local://agent',
-  BATCHAI_NODE_HEARTBEAT_MS: '15000',
+  BATCHAI_NODE_HEARTBEAT_MS: '5000',
 };
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -176,7 +176,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   const caCertPath = read('COSMOS_CA_CERT_PATH');
   const jobFileStorage = read('BATCHAI_JOB_FILE_STORAGE');
-  const heartbeatIntervalMs = Number(read('BATCHAI_NODE_HEARTBEAT_MS', { fallback: '30000' }));
+  const heartbeatIntervalMs = Number(read('BATCHAI_NODE_HEARTBEAT_MS', { fallback: '5000' }));
   return {
     mode,
     storage,
@@ -206,11 +206,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     nodes: {
       heartbeatIntervalMs,
-      // Four missed heartbeats, and never less than a minute: a busy queue must not look like a dead node.
+      // Four missed heartbeats (20 s by default), and never less than 15 s: a node that went silent without any VM
+      // event is recovered in well under a minute, while a queue that is slow for a few seconds is not a dead node.
       lostAfterMs:
         Number(
           read('BATCHAI_NODE_LOST_AFTER_SECONDS', {
-            fallback: String(Math.max(60, Math.ceil((4 * heartbeatIntervalMs) / 1000))),
+            fallback: String(Math.max(15, Math.ceil((4 * heartbeatIntervalMs) / 1000))),
           }),
         ) * 1000,
       idleGraceMs: Number(read('BATCHAI_AUTOSCALE_IDLE_GRACE_SECONDS', { fallback: '300' })) * 1000,

@@ -10,10 +10,17 @@ interface NodeDocument extends ItemDefinition {
   kind: 'node' | 'heartbeat';
   node?: NodeRecord;
   lastSeen?: string;
+  bootId?: string;
 }
 
 const nodeDocId = (instanceId: string) => `node|${instanceId}`;
-const heartbeatDocId = (instanceId: string) => `hb|${instanceId}`;
+// One heartbeat document per boot: a late heartbeat of a boot that was replaced (restart, service healing) writes
+// its own document, which counts for nothing, instead of overwriting the current boot's. `hb|{instanceId}` without a
+// boot is what earlier versions wrote; it still counts for a node whose boot has no document yet.
+const heartbeatDocId = (instanceId: string, bootId?: string) =>
+  bootId ? `hb|${instanceId}|${bootId}` : `hb|${instanceId}`;
+const isHeartbeatOf = (docId: string, instanceId: string) =>
+  docId === `hb|${instanceId}` || docId.startsWith(`hb|${instanceId}|`);
 
 function statusOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown }).code;
@@ -33,12 +40,14 @@ export class CosmosNodeStore implements NodeStore {
       .fetchAll();
     const seen = new Map<string, string>();
     for (const doc of resources) {
-      if (doc.kind === 'heartbeat' && doc.lastSeen) seen.set(doc.id.slice('hb|'.length), doc.lastSeen);
+      if (doc.kind === 'heartbeat' && doc.lastSeen) seen.set(doc.id, doc.lastSeen);
     }
     return resources
       .filter((d) => d.kind === 'node' && d.node)
       .map((d) => {
-        const lastSeen = seen.get(d.node!.instanceId);
+        const { instanceId, bootId } = d.node!;
+        const lastSeen =
+          (bootId ? seen.get(heartbeatDocId(instanceId, bootId)) : undefined) ?? seen.get(heartbeatDocId(instanceId));
         return { ...d.node!, ...(lastSeen ? { lastSeen } : {}) };
       });
   }
@@ -81,8 +90,15 @@ export class CosmosNodeStore implements NodeStore {
   }
 
   async delete(scaleSetName: string, instanceId: string): Promise<void> {
+    const { resources } = await this.container.items
+      .query<{ id: string }>(
+        { query: 'SELECT c.id FROM c WHERE c.pk = @pk', parameters: [{ name: '@pk', value: scaleSetName }] },
+        { partitionKey: scaleSetName },
+      )
+      .fetchAll();
+    const heartbeats = resources.map((d) => d.id).filter((id) => isHeartbeatOf(id, instanceId));
     await Promise.all(
-      [nodeDocId(instanceId), heartbeatDocId(instanceId)].map(async (id) => {
+      [nodeDocId(instanceId), ...heartbeats].map(async (id) => {
         try {
           await this.container.item(id, scaleSetName).delete();
         } catch (err) {
@@ -92,12 +108,13 @@ export class CosmosNodeStore implements NodeStore {
     );
   }
 
-  async touch(scaleSetName: string, instanceId: string, at: string): Promise<void> {
+  async touch(scaleSetName: string, instanceId: string, at: string, bootId?: string): Promise<void> {
     await this.container.items.upsert<NodeDocument>({
-      id: heartbeatDocId(instanceId),
+      id: heartbeatDocId(instanceId, bootId),
       pk: scaleSetName,
       kind: 'heartbeat',
       lastSeen: at,
+      ...(bootId ? { bootId } : {}),
     });
   }
 }

@@ -68,6 +68,17 @@ const eventBase = {
   at: z.string(),
 };
 
+/** A task's end as `taskExited` reports it (also re-reported inside `registered` and `heartbeat`). */
+const taskExitSchema = z.strictObject({
+  jobId: z.string(),
+  attempt: z.number().int(),
+  taskId: z.string(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  error: batchAiErrorSchema.optional(),
+});
+export type TaskExit = z.infer<typeof taskExitSchema>;
+
 export const agentEventSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     ...eventBase,
@@ -89,11 +100,15 @@ export const agentEventSchema = z.discriminatedUnion('kind', [
     /** What the node is doing right now: an agent that reconnects re-reports, so no single message is needed. */
     setup: z.enum(['none', 'running', 'succeeded', 'failed']),
     tasks: z.array(z.strictObject({ jobId: z.string(), attempt: z.number().int(), taskId: z.string() })),
+    /** The task exits this boot remembers (bounded), reported again: added after v1, absent from older agents. */
+    exits: z.array(taskExitSchema).optional(),
   }),
   z.strictObject({
     ...eventBase,
     kind: z.literal('heartbeat'),
     tasks: z.array(z.strictObject({ jobId: z.string(), attempt: z.number().int(), taskId: z.string() })),
+    /** Exits of the last few heartbeat intervals, reported again in case their `taskExited` was lost. */
+    exits: z.array(taskExitSchema).optional(),
   }),
   z.strictObject({
     ...eventBase,

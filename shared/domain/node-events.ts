@@ -49,6 +49,7 @@ function registeredNode(
     ...base,
     vmId: ref.vmId,
     bootId: ref.bootId,
+    ...(newBoot ? { bootAt: event.at } : current?.bootAt ? { bootAt: current.bootAt } : {}),
     pastBootIds: newBoot ? rememberBoot(current?.pastBootIds, current?.bootId) : (current?.pastBootIds ?? []),
     lastSeq: event.seq,
     ipAddress: event.ipAddress,

@@ -24,6 +24,10 @@ export interface NodeRecord {
   bootId?: string;
   /** Boots this node had before the current one (bounded), so a late `registered` of an old boot is ignored. */
   pastBootIds?: string[];
+  /** When the current boot started (the agent's clock at its registration): older VM events were about a past boot. */
+  bootAt?: string;
+  /** Time of the newest VM event (Event Grid) applied to this node: an older one arriving later changes nothing. */
+  vmEventAt?: string;
   /** Highest event sequence number applied for the current boot (idempotency of redelivered events). */
   lastSeq?: number;
   ipAddress?: string;

@@ -57,7 +57,7 @@ async function ownerOf(deps: Pick<AgentEventDeps, 'store'>, event: AgentEvent): 
 export async function applyAgentEvent(deps: AgentEventDeps, event: AgentEvent): Promise<AgentEventOutcome> {
   const { scaleSetName, instanceId, bootId } = event.node;
   if (event.kind === 'heartbeat') {
-    await deps.nodes.touch(scaleSetName, instanceId, deps.now().toISOString());
+    await deps.nodes.touch(scaleSetName, instanceId, deps.now().toISOString(), bootId);
     return { outcome: 'heartbeat' };
   }
   const owner = await ownerOf(deps, event);
@@ -74,7 +74,7 @@ export async function applyAgentEvent(deps: AgentEventDeps, event: AgentEvent): 
   // A setup is (re)sent whenever this boot still waits for it, so a send that failed after the record was written
   // is repeated when the event is redelivered; the agent runs a command id once.
   await Promise.all([
-    event.kind === 'registered' ? deps.nodes.touch(scaleSetName, instanceId, now) : undefined,
+    event.kind === 'registered' ? deps.nodes.touch(scaleSetName, instanceId, now, bootId) : undefined,
     node && owner.kind === 'cluster' && node.bootId === bootId && node.state === 'preparing' && node.setupId
       ? sendSetup(deps, owner.record as ClusterRecord, node)
       : undefined,

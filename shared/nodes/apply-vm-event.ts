@@ -1,100 +1,71 @@
 import type { Lifecycles } from '../api/api-deps.js';
 import type { ClusterRecord } from '../domain/cluster-view.js';
-import { withNodeState } from '../domain/nodes.js';
+import type { NodeRecord } from '../domain/nodes.js';
 import { parseBatchAiResourceId } from '../domain/resource-id.js';
+import { type GridEvent, nextNodeOnVmSignal, type VmSignal, vmEventMeaning } from '../domain/vm-events.js';
 import type { NodeStore } from '../stores/node-store.js';
 import type { ResourceStore } from '../stores/resource-store.js';
 
-// VM health events (Event Grid, Azure Resource Notifications) → lost nodes. A VM the platform took away (Spot
-// eviction, host crash, made unavailable) is marked unusable/lost at once, and its lifecycle is told, so it is
-// deleted and replaced without waiting for missed heartbeats.
+// VM events (Event Grid: Resource Notifications health and scheduled events, ARM action/delete results) → node
+// records. The meaning of each shape and the idempotency rules are pure (shared/domain/vm-events.ts); here they are
+// applied under If-Match, and a node that is lost or rebooted is reported to its lifecycle, which replaces it and
+// (for a cluster) wakes the scheduler so the job on it is requeued without waiting for missed heartbeats.
+// Nothing here throws for an event we cannot use: an unknown VM is an answer ("ignored"), never a retry loop.
 
-/** Annotations that mean the VM, and whatever ran on it, is gone. */
-const LOSS_ANNOTATIONS = new Set([
-  'virtualmachinepreempted',
-  'virtualmachinehostcrashed',
-  'virtualmachinehostrebootedforrepair',
-  'virtualmachinemigrationinitiatedforrepair',
-  'virtualmachinestorageoffline',
-  'virtualmachinepossiblydegradedduetohardwarefailure',
-  'virtualmachineprovisioningtimedout',
-]);
-
-export interface VmEvent {
-  eventType: string;
-  subject: string;
-  data: unknown;
-}
-
-export interface VmLoss {
-  scaleSetName: string;
+export type VmEventOutcome = {
   instanceId: string;
+  scaleSetName: string;
+  outcome: 'applied' | 'ignored';
   reason: string;
-}
+  state?: NodeRecord['state'];
+};
 
-/** The node a health event reports lost, or undefined when the event says nothing of the kind. */
-export function lostNodeOf(event: VmEvent): VmLoss | undefined {
-  const properties = (event.data as { resourceInfo?: { properties?: Record<string, unknown> } } | undefined)
-    ?.resourceInfo?.properties;
-  const target = String(properties?.['targetResourceId'] ?? event.subject);
-  const m = /\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)$/i.exec(target);
-  if (!m) return undefined;
-  const [, scaleSetName, instanceId] = m as unknown as [string, string, string];
-  if (event.eventType.endsWith('HealthResources.ResourceAnnotated')) {
-    const annotation = String(properties?.['annotationName'] ?? '');
-    return LOSS_ANNOTATIONS.has(annotation.toLowerCase())
-      ? { scaleSetName, instanceId, reason: annotation }
-      : undefined;
-  }
-  if (event.eventType.endsWith('HealthResources.AvailabilityStatusChanged')) {
-    return String(properties?.['availabilityState']) === 'Unavailable'
-      ? { scaleSetName, instanceId, reason: 'the VM became unavailable' }
-      : undefined;
-  }
-  return undefined;
+export interface VmEventDeps {
+  nodes: NodeStore;
+  store: Pick<ResourceStore, 'get'>;
+  lifecycles: Pick<Lifecycles, 'computeChanged'>;
+  now(): Date;
 }
 
 export async function applyVmEvent(
-  deps: {
-    nodes: NodeStore;
-    store: Pick<ResourceStore, 'get'>;
-    lifecycles: Pick<Lifecycles, 'computeChanged'>;
-    now(): Date;
-  },
-  event: VmEvent,
-): Promise<{ outcome: 'lost' | 'ignored'; reason: string }> {
-  const loss = lostNodeOf(event);
-  if (!loss) return { outcome: 'ignored', reason: `${event.eventType} does not report a lost VM` };
+  deps: VmEventDeps,
+  event: GridEvent,
+): Promise<{ ignored: string } | { nodes: VmEventOutcome[] }> {
+  const meaning = vmEventMeaning(event);
+  if ('ignored' in meaning) return meaning;
+  // One event names one VM, except a scheduled event that may name several (each node is its own document).
+  return { nodes: await Promise.all(meaning.signals.map((signal) => applySignal(deps, signal))) };
+}
+
+async function applySignal(deps: VmEventDeps, signal: VmSignal): Promise<VmEventOutcome> {
   const now = deps.now().toISOString();
-  const { node, changed } = await deps.nodes.update(loss.scaleSetName, loss.instanceId, (current) => {
-    // A node we are removing anyway, or one already lost, needs nothing more.
-    if (
-      !current ||
-      current.state === 'leaving' ||
-      (current.state === 'unusable' && current.unusableReason === 'lost')
-    ) {
-      return undefined;
-    }
-    return withNodeState(current, 'unusable', now, {
-      unusableReason: 'lost',
-      error: { code: 'NodeLost', message: `The node's VM was lost: ${loss.reason}.` },
-    });
+  const { scaleSetName, instanceId } = signal;
+  let ignored: string | undefined;
+  let notify = false;
+  const { node, changed } = await deps.nodes.update(scaleSetName, instanceId, (current) => {
+    const decision = nextNodeOnVmSignal(current, signal, now);
+    ignored = decision.ignored;
+    notify = decision.notify === true;
+    return decision.next;
   });
-  if (!changed || !node) return { outcome: 'ignored', reason: 'no node to mark (unknown, leaving or already lost)' };
-  const parsed = parseBatchAiResourceId(node.resourceId);
-  if (!parsed.ok || (parsed.value.kind !== 'cluster' && parsed.value.kind !== 'fileServer')) {
-    return { outcome: 'lost', reason: loss.reason };
+  if (!changed || !node) {
+    return { scaleSetName, instanceId, outcome: 'ignored', reason: ignored ?? 'nothing changed' };
   }
+  if (notify) await tellLifecycle(deps, node, `node ${instanceId}: ${signal.reason}`);
+  return { scaleSetName, instanceId, outcome: 'applied', reason: signal.reason, state: node.state };
+}
+
+async function tellLifecycle(deps: VmEventDeps, node: NodeRecord, reason: string): Promise<void> {
+  const parsed = parseBatchAiResourceId(node.resourceId);
+  if (!parsed.ok || (parsed.value.kind !== 'cluster' && parsed.value.kind !== 'fileServer')) return;
   const stored = await deps.store.get(parsed.value);
   const record = stored?.record as unknown as (ClusterRecord & { operationId?: string }) | undefined;
-  if (record?.uid) {
-    await deps.lifecycles.computeChanged({
-      kind: parsed.value.kind,
-      resourceId: node.resourceId,
-      uid: record.uid,
-      operationId: record.operationId ?? '',
-      reason: `node ${loss.instanceId} lost (${loss.reason})`,
-    });
-  }
-  return { outcome: 'lost', reason: loss.reason };
+  if (!record?.uid) return;
+  await deps.lifecycles.computeChanged({
+    kind: parsed.value.kind,
+    resourceId: node.resourceId,
+    uid: record.uid,
+    operationId: record.operationId ?? '',
+    reason,
+  });
 }

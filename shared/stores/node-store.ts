@@ -5,7 +5,7 @@ import type { NodeRecord } from '../domain/nodes.js';
 // document), so a heartbeat never conflicts with a state change.
 
 export interface StoredNode extends NodeRecord {
-  /** The node's last heartbeat (or registration), from its heartbeat document. */
+  /** The last heartbeat (or registration) of the node's current boot, from its heartbeat document. */
   lastSeen?: string;
 }
 
@@ -23,6 +23,9 @@ export interface NodeStore {
     change: (current: NodeRecord | undefined) => NodeRecord | undefined,
   ): Promise<{ node: NodeRecord | undefined; changed: boolean }>;
   delete(scaleSetName: string, instanceId: string): Promise<void>;
-  /** Records a heartbeat: a blind upsert, never a conflict. */
-  touch(scaleSetName: string, instanceId: string, at: string): Promise<void>;
+  /**
+   * Records a heartbeat of one boot: a blind upsert, never a conflict. Only the node's current boot's heartbeats
+   * count in `lastSeen`, so a late heartbeat of a replaced boot cannot keep a silent node alive.
+   */
+  touch(scaleSetName: string, instanceId: string, at: string, bootId?: string): Promise<void>;
 }
