@@ -3,6 +3,7 @@ import type { ActivityHandler, OrchestrationContext, OrchestrationHandler, Task,
 import * as df from 'durable-functions';
 import { markJobProvisioned, type TransitionDeps } from '../shared/api/job-transitions.js';
 import type { BatchAiError } from '../shared/domain/resource-states.js';
+import { type AttemptFailure, infrastructureCodeOf } from '../shared/domain/retry-policy.js';
 import { enqueueJob } from '../shared/jobs/enqueue-job.js';
 import { type FinishJobInput, finishJob } from '../shared/jobs/finish-job.js';
 import {
@@ -15,7 +16,7 @@ import {
 } from '../shared/jobs/job-run-deps.js';
 import { killJobTasks } from '../shared/jobs/kill-job-tasks.js';
 import { type LaunchInput, type LaunchResult, launchJobAttempt } from '../shared/jobs/launch-job-attempt.js';
-import { requeueJob } from '../shared/jobs/requeue-job.js';
+import { endJobBackoff, type RequeueJobInput, type RequeueJobResult, requeueJob } from '../shared/jobs/requeue-job.js';
 
 // One orchestration per job (instance id from the job's uid, so a second start is a no-op), one generation per
 // attempt (continueAsNew on a requeue, so history stays bounded by one attempt's events):
@@ -26,8 +27,11 @@ import { requeueJob } from '../shared/jobs/requeue-job.js';
 //   nodes released (the scheduler's next pass starts the next job).
 //
 // Every event carries {jobId, attempt}; one for another attempt is stale and ignored. A lost node (or a resize
-// with `requeue`) kills the job's processes on its other nodes, gives the gang back and requeues the job first in
-// its class as attempt + 1.
+// with `requeue`, or the job's own failure under its retry policy) kills the job's processes on its other nodes,
+// gives the gang back and, as `requeueJob` decides (docs/decisions/0105), requeues the job first in its class as
+// attempt + 1 or fails it (infrastructure cap reached, retries used up). A requeue after a capped infrastructure
+// failure comes with a back-off: the next generation sleeps on a durable timer until it ends, then lets the
+// scheduler start it.
 
 export const JOB_LIFECYCLE = 'jobLifecycle';
 export const TERMINATE_EVENT = JOB_EVENTS.terminate;
@@ -38,6 +42,7 @@ export const ACTIVITIES = {
   killJobTasks: 'killJobTasks',
   finishJob: 'finishJob',
   requeueJob: 'requeueJob',
+  endJobBackoff: 'endJobBackoff',
 } as const;
 
 export interface JobLifecycleInput {
@@ -47,6 +52,8 @@ export interface JobLifecycleInput {
   attempt?: number;
   uid?: string;
   clusterId?: string;
+  /** Set by continueAsNew after a capped infrastructure failure: the attempt may not start before (ISO 8601). */
+  notBefore?: string;
 }
 
 export const jobInstanceId = (uid: string): string => `job-${uid}`;
@@ -103,16 +110,24 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     call(ACTIVITIES.finishJob, { jobId: input.jobId, clusterId, ...f } satisfies FinishJobInput);
   context.df.setCustomStatus({ phase: 'queued', attempt });
 
-  // Queued: wait for nodes (or a terminate).
+  // Queued: wait for nodes (or a terminate). In back-off, a durable timer ends it: the scheduler is woken then.
   let nodeIds: string[];
   let first: LaunchResult | undefined;
+  let backoff = input.notBefore ? context.df.createTimer(new Date(input.notBefore)) : undefined;
   for (;;) {
-    const got = (yield* waitOne([JOB_EVENTS.allocated, JOB_EVENTS.terminate])()) as Waited;
+    const got = (yield* waitOne([JOB_EVENTS.allocated, JOB_EVENTS.terminate], backoff)()) as Waited;
+    if (got.kind === 'timeout') {
+      backoff = undefined;
+      yield call(ACTIVITIES.endJobBackoff, { jobId: input.jobId, clusterId, attempt });
+      continue;
+    }
     if (got.kind === 'terminate') {
+      backoff?.cancel();
       yield finish({ outcome: 'terminated', ...opOf(got.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
     }
     if (got.kind === 'allocated' && got.event.attempt === attempt) {
+      backoff?.cancel();
       nodeIds = got.event.nodeIds;
       first = got.event.launched as LaunchResult | undefined;
       break;
@@ -121,14 +136,27 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
 
   const launch = (phase: LaunchInput['phase']) =>
     call(ACTIVITIES.launchJobAttempt, { jobId: input.jobId, attempt, nodeIds, phase } satisfies LaunchInput);
-  const requeue = (code: string, message: string) =>
-    call(ACTIVITIES.requeueJob, { jobId: input.jobId, clusterId, attempt, code, message });
+  const recover = (failure: AttemptFailure) =>
+    call(ACTIVITIES.requeueJob, { jobId: input.jobId, clusterId, attempt, failure } satisfies RequeueJobInput);
   const kill = (tasks: Array<{ nodeId: string; taskId: string }>) =>
     call(ACTIVITIES.killJobTasks, { jobId: input.jobId, attempt, uid, tasks });
-  const nextAttempt = () => {
-    context.df.continueAsNew({ ...input, attempt: attempt + 1, uid, clusterId });
+  const nextAttempt = (result?: RequeueJobResult) => {
+    const { notBefore: _n, ...rest } = input;
+    const notBefore = result?.requeued ? result.notBefore : undefined;
+    context.df.continueAsNew({ ...rest, attempt: attempt + 1, uid, clusterId, ...(notBefore ? { notBefore } : {}) });
     return undefined;
   };
+  // After a failure that may be retried: the next attempt, or the job failed (with `errors` unless the decision
+  // names its own).
+  function* afterRecovery(result: RequeueJobResult, errors: BatchAiError[], exitCode?: number) {
+    if (result.requeued || !result.fail) return nextAttempt(result);
+    yield finish({
+      outcome: 'failed',
+      errors: result.error ? [result.error] : errors,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+    });
+    return { jobId: input.jobId, outcome: 'failed' };
+  }
 
   // Prepare, then run. Each phase waits for its tasks' exits and for whatever can end the attempt early.
   let deadline = 0;
@@ -147,8 +175,9 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     if (!launched.ok) {
       if ('gone' in launched) return { jobId: input.jobId, outcome: 'gone' };
       if ('lostNodeId' in launched) {
-        yield requeue('NodeLost', `Node ${launched.lostNodeId} was lost before the job started on it.`);
-        return nextAttempt();
+        const message = `Node ${launched.lostNodeId} was lost before the job started on it.`;
+        const result = (yield recover({ kind: 'infrastructure', code: 'NodeLost', message })) as RequeueJobResult;
+        return yield* afterRecovery(result, [{ code: 'NodeLost', message }]);
       }
       yield finish({ outcome: 'failed', errors: [launched.error] });
       return { jobId: input.jobId, outcome: 'failed' };
@@ -160,7 +189,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     let master: number | undefined;
     if (running.size === 0) continue; // no jobPreparation: straight to the run phase
     const timer = context.df.createTimer(new Date(deadline));
-    let failure: { errors: BatchAiError[]; exitCode?: number } | undefined;
+    let failure: TaskFailure | undefined;
     let ending: Waited | undefined;
     while (running.size > 0) {
       const got = (yield* waitOne(
@@ -219,16 +248,17 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       return { jobId: input.jobId, outcome: 'timeout' };
     }
     if (ending?.kind === 'nodeLost') {
-      yield requeue(
-        'NodeLost',
-        `Node ${ending.event.nodeId} was lost while the job ran on it (${ending.event.reason}).`,
-      );
-      return nextAttempt();
+      const { nodeId, reason, cause } = ending.event;
+      const code = infrastructureCodeOf(cause);
+      const message = `Node ${nodeId} was lost while the job ran on it (${cause ?? reason}).`;
+      const result = (yield recover({ kind: 'infrastructure', code, message })) as RequeueJobResult;
+      return yield* afterRecovery(result, [{ code, message }]);
     }
     if (ending?.kind === 'releaseNodes') {
       if (ending.event.option === 'requeue') {
-        yield requeue('NodesReleased', "The cluster was resized down and released the job's nodes (requeue).");
-        return nextAttempt();
+        const message = "The cluster was resized down and released the job's nodes (requeue).";
+        const result = (yield recover({ kind: 'infrastructure', code: 'NodesReleased', message })) as RequeueJobResult;
+        return yield* afterRecovery(result, [{ code: 'NodesReleased', message }]);
       }
       yield finish({
         outcome: 'failed',
@@ -242,12 +272,10 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       return { jobId: input.jobId, outcome: 'failed' };
     }
     if (failure) {
-      yield finish({
-        outcome: 'failed',
-        errors: failure.errors,
-        ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}),
-      });
-      return { jobId: input.jobId, outcome: 'failed' };
+      // The job's own failure: failed, as on Batch AI, unless its retry policy retries this exit code.
+      const message = failure.errors[0]?.message ?? 'The job failed.';
+      const result = (yield recover({ kind: 'job', exitCode: failure.taskExitCode, message })) as RequeueJobResult;
+      return yield* afterRecovery(result, failure.errors, failure.exitCode);
     }
     if (phase === 'run') exitCode = master ?? 0;
   }
@@ -276,10 +304,20 @@ function* stopTasks(
   grace.cancel();
 }
 
-function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): { errors: BatchAiError[]; exitCode?: number } {
+interface TaskFailure {
+  errors: BatchAiError[];
+  /** The job's exit code, reported in executionInfo (run phase). */
+  exitCode?: number;
+  /** The failing task's exit code in either phase (what a retry policy looks at); absent for signals and errors. */
+  taskExitCode?: number;
+}
+
+function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): TaskFailure {
+  const retryable = e.error === undefined && e.exitCode !== null ? { taskExitCode: e.exitCode } : {};
   const how = e.exitCode !== null ? `exit code ${e.exitCode}` : `signal ${e.signal ?? 'unknown'}`;
   if (phase === 'prepare') {
     return {
+      ...retryable,
       errors: [
         {
           code: 'JobPreparationFailed',
@@ -308,6 +346,7 @@ function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): { errors: Ba
       },
     ],
     ...(e.exitCode !== null ? { exitCode: e.exitCode } : {}),
+    ...retryable,
   };
 }
 
@@ -331,7 +370,9 @@ export function createJobActivities(
     killJobTasks: async (input: unknown, context: InvocationContext) =>
       killJobTasks(await deps(context), input as Parameters<typeof killJobTasks>[1]),
     requeueJob: async (input: unknown, context: InvocationContext) =>
-      requeueJob(await deps(context), input as Parameters<typeof requeueJob>[1]),
+      requeueJob(await deps(context), input as RequeueJobInput),
+    endJobBackoff: async (input: unknown, context: InvocationContext) =>
+      endJobBackoff(await deps(context), input as Parameters<typeof endJobBackoff>[1]),
     finishJob: async (input: unknown, context: InvocationContext) => {
       const f = input as FinishJobInput;
       await finishJob(await deps(context), f);

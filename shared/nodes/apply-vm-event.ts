@@ -67,16 +67,15 @@ export async function applyVmEvent(
   if (!loss) return { outcome: 'ignored', reason: `${event.eventType} does not report a lost VM` };
   const now = deps.now().toISOString();
   const { node, changed } = await deps.nodes.update(loss.scaleSetName, loss.instanceId, (current) => {
-    // A node we are removing anyway, or one already lost, needs nothing more.
-    if (
-      !current ||
-      current.state === 'leaving' ||
-      (current.state === 'unusable' && current.unusableReason === 'lost')
-    ) {
-      return undefined;
+    // A node we are removing anyway, or one already lost, needs nothing more (but the first known cause of a loss
+    // is kept: the job that ran there is requeued according to it, docs/decisions/0105).
+    if (!current || current.state === 'leaving') return undefined;
+    if (current.state === 'unusable' && current.unusableReason === 'lost') {
+      return current.lostBecause ? undefined : { ...current, lostBecause: loss.reason };
     }
     return withNodeState(current, 'unusable', now, {
       unusableReason: 'lost',
+      lostBecause: loss.reason,
       error: { code: 'NodeLost', message: `The node's VM was lost: ${loss.reason}.` },
     });
   });
