@@ -71,6 +71,11 @@ export interface NodeLostEvent {
   reason: string;
   /** What the platform said took the node away (NodeRecord.lostBecause), when known: decides the attempt's kind. */
   cause?: string;
+  /**
+   * The node was lost by a VM event whose cause (an annotation such as VirtualMachinePreempted) has not arrived
+   * yet; it usually follows within moments, and a later pass reports it (docs/decisions/0105).
+   */
+  causePending?: true;
 }
 
 export interface ReleaseNodesEvent {

@@ -30,12 +30,29 @@ export interface VmLoss {
   scaleSetName: string;
   instanceId: string;
   reason: string;
+  /** The annotation that names the cause (VirtualMachinePreempted, …HostCrashed); absent for a bare Unavailable. */
+  cause?: string;
 }
 
 /** The node a health event reports lost, or undefined when the event says nothing of the kind. */
 export function lostNodeOf(event: VmEvent): VmLoss | undefined {
   const properties = (event.data as { resourceInfo?: { properties?: Record<string, unknown> } } | undefined)
     ?.resourceInfo?.properties;
+  // The Preempt scheduled event comes before the Spot VM is stopped: recording the node lost (with its cause) then
+  // means the loss of its job is counted as a preemption (docs/decisions/0105), whatever arrives next. Only the
+  // first listed VM is taken (the emulator lists one per event).
+  if (event.eventType.endsWith('MaintenanceResources.ScheduledEventEmitted')) {
+    const scaleSet = /\/virtualMachineScaleSets\/([^/]+)$/i.exec(event.subject)?.[1];
+    const vm = (properties?.['Resources'] as unknown[] | undefined)?.[0];
+    if (properties?.['EventType'] !== 'Preempt' || properties?.['EventStatus'] !== 'Scheduled') return undefined;
+    if (!scaleSet || typeof vm !== 'string' || !vm.includes('_')) return undefined;
+    return {
+      scaleSetName: scaleSet,
+      instanceId: vm.slice(vm.lastIndexOf('_') + 1),
+      reason: 'Preempt',
+      cause: 'Preempt',
+    };
+  }
   const target = String(properties?.['targetResourceId'] ?? event.subject);
   const m = /\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)$/i.exec(target);
   if (!m) return undefined;
@@ -43,7 +60,7 @@ export function lostNodeOf(event: VmEvent): VmLoss | undefined {
   if (event.eventType.endsWith('HealthResources.ResourceAnnotated')) {
     const annotation = String(properties?.['annotationName'] ?? '');
     return LOSS_ANNOTATIONS.has(annotation.toLowerCase())
-      ? { scaleSetName, instanceId, reason: annotation }
+      ? { scaleSetName, instanceId, reason: annotation, cause: annotation }
       : undefined;
   }
   if (event.eventType.endsWith('HealthResources.AvailabilityStatusChanged')) {
@@ -71,11 +88,11 @@ export async function applyVmEvent(
     // is kept: the job that ran there is requeued according to it, docs/decisions/0105).
     if (!current || current.state === 'leaving') return undefined;
     if (current.state === 'unusable' && current.unusableReason === 'lost') {
-      return current.lostBecause ? undefined : { ...current, lostBecause: loss.reason };
+      return current.lostBecause || !loss.cause ? undefined : { ...current, lostBecause: loss.cause };
     }
     return withNodeState(current, 'unusable', now, {
       unusableReason: 'lost',
-      lostBecause: loss.reason,
+      ...(loss.cause ? { lostBecause: loss.cause } : {}),
       error: { code: 'NodeLost', message: `The node's VM was lost: ${loss.reason}.` },
     });
   });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -65,6 +67,26 @@ async function fault(nodeId: string, kind: 'hostCrash' | 'evict' | 'killAgent'):
     },
   );
   assert.ok(r.ok, `fault ${kind}: ${r.status} ${await r.text()}`);
+}
+
+/** Waits for the job to end; on a timeout, says what its output directory and the VMs' agents last said. */
+async function waitForEnd(path: string) {
+  try {
+    return await waitForJob(c.api, path, ['succeeded', 'failed'], 180_000);
+  } catch (err) {
+    const logs = join(stack.dataDir, 'compute', 'logs');
+    const tails: string[] = [];
+    for (const dir of await readdir(logs, { recursive: true }).catch(() => [] as string[])) {
+      if (!dir.endsWith('.log')) continue;
+      const text = await readFile(join(logs, dir), 'utf8').catch(() => '');
+      tails.push(`--- ${dir}\n${text.split('\n').slice(-15).join('\n')}`);
+    }
+    const count = await outputFile(path, 'count').catch((e) => String(e));
+    const logins = await remoteLogins(c.api, path).catch((e) => String(e));
+    throw new Error(
+      `${(err as Error).message}\ncount: ${count}\nnodes: ${JSON.stringify(logins)}\nagents:\n${tails.join('\n')}`,
+    );
+  }
 }
 
 /** Waits until `attempt` of the job runs (the count its command wrote to OUT/count says so), and returns its node. */
@@ -172,7 +194,7 @@ t('host crashes beyond the cap (1): requeued once after a back-off, then failed 
   assert.equal(Date.parse(requeued[0]!.retryNotBefore!) - Date.parse(requeued[0]!.endTime), 1000);
 
   await fault(second, 'hostCrash');
-  const done = await waitForJob(c.api, path, ['succeeded', 'failed'], 180_000);
+  const done = await waitForEnd(path);
   assert.equal(done.executionState, 'failed', JSON.stringify(done));
   const error = done.executionInfo?.errors?.[0];
   assert.equal(error?.code, 'InfrastructureFailureLimitReached', JSON.stringify(done));
@@ -183,6 +205,7 @@ t('host crashes beyond the cap (1): requeued once after a back-off, then failed 
       [1, 'NodeHostCrashed', true, 'requeued'],
       [2, 'NodeHostCrashed', true, 'failed'],
     ],
+    JSON.stringify(attemptsOf(done)),
   );
 });
 
@@ -197,7 +220,7 @@ t('preemptions beyond the cap are still requeued, at once, and the job then succ
   );
   await fault(await runningAttempt(path, 1), 'evict');
   await fault(await runningAttempt(path, 2), 'evict');
-  const done = await waitForJob(c.api, path, ['succeeded', 'failed'], 180_000);
+  const done = await waitForEnd(path);
   assert.equal(done.executionState, 'succeeded', JSON.stringify(done));
   const attempts = attemptsOf(done);
   assert.deepEqual(
@@ -206,6 +229,7 @@ t('preemptions beyond the cap are still requeued, at once, and the job then succ
       [1, 'infrastructure', 'NodePreempted', false, 'requeued'],
       [2, 'infrastructure', 'NodePreempted', false, 'requeued'],
     ],
+    JSON.stringify(attempts),
   );
   assert.ok(
     attempts.every((a) => a.retryNotBefore === undefined),

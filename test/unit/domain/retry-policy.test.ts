@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { scheduledEventEmitted } from '../../../local/compute/events.js';
 import {
   type AttemptFailure,
   backoffMs,
@@ -25,6 +26,7 @@ import {
   type SchedulerNode,
   validateJobCreate,
 } from '../../../shared/domain/index.js';
+import { lostNodeOf } from '../../../shared/nodes/apply-vm-event.js';
 import { assertAccepted, assertRejected } from './assertions.js';
 import { CLUSTER_ID, minimalJob } from './fixtures.js';
 
@@ -55,6 +57,35 @@ describe('loss causes → attempt codes', () => {
     for (const cause of [undefined, '', 'the VM became unavailable', 'VirtualMachineProvisioningTimedOut']) {
       assert.equal(infrastructureCodeOf(cause), 'NodeLost', String(cause));
     }
+  });
+});
+
+describe('VM events → the cause a lost node carries', () => {
+  const scaleSetId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/bai-abc';
+  test('the Preempt scheduled event (before the VM stops) names its VM and the cause Preempt', () => {
+    const event = scheduledEventEmitted({
+      id: 'e1',
+      now: new Date(NOW),
+      subscriptionId: 's',
+      scaleSetId,
+      location: 'local',
+      eventType: 'Preempt',
+      resources: ['bai-abc_7'],
+      notBefore: new Date(NOW + 30_000),
+      durationInSeconds: -1,
+    });
+    const loss = lostNodeOf(event);
+    assert.deepEqual(loss, { scaleSetName: 'bai-abc', instanceId: '7', reason: 'Preempt', cause: 'Preempt' });
+    assert.equal(infrastructureCodeOf(loss?.cause), 'NodePreempted');
+    const reboot = scheduledEventEmitted({
+      ...{ id: 'e2', now: new Date(NOW), subscriptionId: 's', scaleSetId },
+      location: 'local',
+      eventType: 'Reboot',
+      resources: ['bai-abc_7'],
+      notBefore: new Date(NOW),
+      durationInSeconds: 0,
+    });
+    assert.equal(lostNodeOf(reboot), undefined, 'a planned reboot is not a loss');
   });
 });
 
