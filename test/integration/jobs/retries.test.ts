@@ -82,9 +82,16 @@ async function waitForEnd(path: string) {
       tails.push(`--- ${dir}\n${text.split('\n').slice(-15).join('\n')}`);
     }
     const count = await outputFile(path, 'count').catch((e) => String(e));
+    const uid = (await getJob(c.api, path))?.jobOutputDirectoryPathSegment.split('/').pop();
+    const f = stack.descriptor.functions!;
+    const status = await fetch(
+      `${f.durableWebhookBaseUrl.replace(/\/+$/, '')}/instances/job-${uid}?showHistory=true&code=${f.masterKey ?? ''}`,
+    )
+      .then((r) => r.text())
+      .catch((e) => String(e));
     const logins = await remoteLogins(c.api, path).catch((e) => String(e));
     throw new Error(
-      `${(err as Error).message}\ncount: ${count}\nnodes: ${JSON.stringify(logins)}\nagents:\n${tails.join('\n')}`,
+      `${(err as Error).message}\nlifecycle: ${status.slice(0, 6000)}\ncount: ${count}\nnodes: ${JSON.stringify(logins)}\nagents:\n${tails.join('\n')}`,
     );
   }
 }
