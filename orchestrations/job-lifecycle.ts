@@ -62,6 +62,11 @@ export const jobInstanceId = (uid: string): string => `job-${uid}`;
 const KILL_GRACE_MS = 15_000;
 /** How long a task killed by a signal we did not send waits for its node's loss to be reported. */
 const SIGNAL_GRACE_MS = 10_000;
+/**
+ * How long a node lost by a VM event waits for the event naming its cause (Resource Health sends Unavailable and the
+ * annotation apart, in no set order): a preemption must not be counted as a capped loss for arriving second.
+ */
+const CAUSE_GRACE_MS = 5_000;
 
 // Store writes are idempotent, so retrying them on a transient failure (Cosmos throttling, a restart) is safe.
 const storeRetry = new df.RetryOptions(500, 10);
@@ -82,14 +87,18 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   const call = (name: string, payload: unknown) => context.df.callActivityWithRetry(name, storeRetry, payload);
   const uid = context.df.instanceId.replace(/^job-/, '');
 
-  // Waiting tasks persist across yields: one per event name, renewed once it has fired.
+  // Waiting tasks persist across yields: one per event name, renewed once it has fired. A deadline gets a fresh
+  // timer per wait (cancelled when an event wins): a timer yielded again inside a new Task.any is scheduled again
+  // by the backend, which shifts every later task's sequence number and leaves the orchestration waiting forever.
   const pending = new Map<string, Task>();
-  const waitOne = (names: readonly string[], timer?: TimerTask) => {
+  const waitOne = (names: readonly string[], until?: Date) => {
     for (const name of names) if (!pending.has(name)) pending.set(name, context.df.waitForExternalEvent(name));
     return function* () {
-      const tasks = [...names.map((n) => pending.get(n)!), ...(timer ? [timer as unknown as Task] : [])];
+      const timer = until ? (context.df.createTimer(until) as unknown as Task & TimerTask) : undefined;
+      const tasks = [...names.map((n) => pending.get(n)!), ...(timer ? [timer] : [])];
       const winner = (yield context.df.Task.any(tasks)) as Task;
-      if (timer && winner === (timer as unknown as Task)) return { kind: 'timeout' } as Waited;
+      if (timer && winner === timer) return { kind: 'timeout' } as Waited;
+      timer?.cancel();
       const name = names.find((n) => pending.get(n) === winner)!;
       pending.delete(name);
       return { kind: name, event: winner.result } as Waited;
@@ -113,7 +122,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   // Queued: wait for nodes (or a terminate). In back-off, a durable timer ends it: the scheduler is woken then.
   let nodeIds: string[];
   let first: LaunchResult | undefined;
-  let backoff = input.notBefore ? context.df.createTimer(new Date(input.notBefore)) : undefined;
+  let backoff = input.notBefore ? new Date(input.notBefore) : undefined;
   for (;;) {
     const got = (yield* waitOne([JOB_EVENTS.allocated, JOB_EVENTS.terminate], backoff)()) as Waited;
     if (got.kind === 'timeout') {
@@ -122,12 +131,10 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       continue;
     }
     if (got.kind === 'terminate') {
-      backoff?.cancel();
       yield finish({ outcome: 'terminated', ...opOf(got.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
     }
     if (got.kind === 'allocated' && got.event.attempt === attempt) {
-      backoff?.cancel();
       nodeIds = got.event.nodeIds;
       first = got.event.launched as LaunchResult | undefined;
       break;
@@ -188,7 +195,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     const running = new Map(launched.tasks.map((t) => [t.taskId, t]));
     let master: number | undefined;
     if (running.size === 0) continue; // no jobPreparation: straight to the run phase
-    const timer = context.df.createTimer(new Date(deadline));
+    const timer = new Date(deadline);
     let failure: TaskFailure | undefined;
     let ending: Waited | undefined;
     while (running.size > 0) {
@@ -204,9 +211,8 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
         if (failed && got.event.signal !== null && got.event.error === undefined) {
           // Killed by a signal we did not send: usually its node is going away (eviction, shutdown), and the agent
           // stopped its tasks first. Wait a little for the node's loss to be reported before blaming the job.
-          const grace = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + SIGNAL_GRACE_MS));
+          const grace = new Date(context.df.currentUtcDateTime.getTime() + SIGNAL_GRACE_MS);
           const next = (yield* waitOne([JOB_EVENTS.nodeLost, JOB_EVENTS.terminate], grace)()) as Waited;
-          if (next.kind !== 'timeout') grace.cancel();
           if (next.kind === 'terminate' || (next.kind === 'nodeLost' && next.event.attempt === attempt)) {
             ending = next;
             break;
@@ -225,12 +231,14 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       ending = got;
       break;
     }
-    if (ending?.kind !== 'timeout') timer.cancel();
     // A lost node's processes are gone with it: nothing to wait for there.
     if (ending?.kind === 'nodeLost') {
       for (const [id, task] of running) if (task.nodeId === ending.event.nodeId) running.delete(id);
     }
     if (running.size > 0) yield* stopTasks(context, kill, running, waitOne);
+    if (ending?.kind === 'nodeLost' && ending.event.causePending && !ending.event.cause) {
+      ending = yield* awaitCause(context, ending, waitOne);
+    }
     if (ending?.kind === 'terminate') {
       yield finish({ outcome: 'terminated', ...opOf(ending.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
@@ -292,16 +300,15 @@ function* stopTasks(
   context: OrchestrationContext,
   kill: (tasks: Array<{ nodeId: string; taskId: string }>) => Task,
   running: Map<string, { nodeId: string; taskId: string }>,
-  waitOne: (names: readonly string[], timer?: TimerTask) => () => Generator<Task, Waited, unknown>,
+  waitOne: (names: readonly string[], until?: Date) => () => Generator<Task, Waited, unknown>,
 ) {
   yield kill([...running.values()]);
-  const grace = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + KILL_GRACE_MS));
+  const grace = new Date(context.df.currentUtcDateTime.getTime() + KILL_GRACE_MS);
   while (running.size > 0) {
     const got = (yield* waitOne([JOB_EVENTS.taskExited], grace)()) as Waited;
     if (got.kind === 'timeout') return;
     if (got.kind === 'taskExited') running.delete(got.event.taskId);
   }
-  grace.cancel();
 }
 
 interface TaskFailure {
@@ -310,6 +317,20 @@ interface TaskFailure {
   exitCode?: number;
   /** The failing task's exit code in either phase (what a retry policy looks at); absent for signals and errors. */
   taskExitCode?: number;
+}
+
+/** Waits (bounded) for a later report of the same lost node that names its cause; the first report otherwise. */
+function* awaitCause(
+  context: OrchestrationContext,
+  lost: Extract<Waited, { kind: 'nodeLost' }>,
+  waitOne: (names: readonly string[], until?: Date) => () => Generator<Task, Waited, unknown>,
+) {
+  const grace = new Date(context.df.currentUtcDateTime.getTime() + CAUSE_GRACE_MS);
+  for (;;) {
+    const got = (yield* waitOne([JOB_EVENTS.nodeLost], grace)()) as Waited;
+    if (got.kind === 'timeout') return lost;
+    if (got.kind === 'nodeLost' && got.event.attempt === lost.event.attempt && got.event.cause) return got;
+  }
 }
 
 function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): TaskFailure {
