@@ -147,7 +147,13 @@ async function build(): Promise<AppServices> {
     base,
     compute,
     agentEvents: { ...base, commands, endpoints },
-    jobs: { ...base, schedules, commands, endpoints },
+    jobs: {
+      ...base,
+      schedules,
+      commands,
+      endpoints,
+      ...(settings.infrastructureRetries ? { retries: settings.infrastructureRetries } : {}),
+    },
   };
 }
 

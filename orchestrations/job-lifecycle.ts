@@ -3,6 +3,7 @@ import type { ActivityHandler, OrchestrationContext, OrchestrationHandler, Task,
 import * as df from 'durable-functions';
 import { markJobProvisioned, type TransitionDeps } from '../shared/api/job-transitions.js';
 import type { BatchAiError } from '../shared/domain/resource-states.js';
+import { type AttemptFailure, infrastructureCodeOf } from '../shared/domain/retry-policy.js';
 import { enqueueJob } from '../shared/jobs/enqueue-job.js';
 import { type FinishJobInput, finishJob } from '../shared/jobs/finish-job.js';
 import {
@@ -15,7 +16,7 @@ import {
 } from '../shared/jobs/job-run-deps.js';
 import { killJobTasks } from '../shared/jobs/kill-job-tasks.js';
 import { type LaunchInput, type LaunchResult, launchJobAttempt } from '../shared/jobs/launch-job-attempt.js';
-import { requeueJob } from '../shared/jobs/requeue-job.js';
+import { endJobBackoff, type RequeueJobInput, type RequeueJobResult, requeueJob } from '../shared/jobs/requeue-job.js';
 
 // One orchestration per job (instance id from the job's uid, so a second start is a no-op), one generation per
 // attempt (continueAsNew on a requeue, so history stays bounded by one attempt's events):
@@ -26,8 +27,11 @@ import { requeueJob } from '../shared/jobs/requeue-job.js';
 //   nodes released (the scheduler's next pass starts the next job).
 //
 // Every event carries {jobId, attempt}; one for another attempt is stale and ignored. A lost node (or a resize
-// with `requeue`) kills the job's processes on its other nodes, gives the gang back and requeues the job first in
-// its class as attempt + 1.
+// with `requeue`, or the job's own failure under its retry policy) kills the job's processes on its other nodes,
+// gives the gang back and, as `requeueJob` decides (docs/decisions/0105), requeues the job first in its class as
+// attempt + 1 or fails it (infrastructure cap reached, retries used up). A requeue after a capped infrastructure
+// failure comes with a back-off: the next generation sleeps on a durable timer until it ends, then lets the
+// scheduler start it.
 
 export const JOB_LIFECYCLE = 'jobLifecycle';
 export const TERMINATE_EVENT = JOB_EVENTS.terminate;
@@ -38,6 +42,7 @@ export const ACTIVITIES = {
   killJobTasks: 'killJobTasks',
   finishJob: 'finishJob',
   requeueJob: 'requeueJob',
+  endJobBackoff: 'endJobBackoff',
 } as const;
 
 export interface JobLifecycleInput {
@@ -47,6 +52,8 @@ export interface JobLifecycleInput {
   attempt?: number;
   uid?: string;
   clusterId?: string;
+  /** Set by continueAsNew after a capped infrastructure failure: the attempt may not start before (ISO 8601). */
+  notBefore?: string;
 }
 
 export const jobInstanceId = (uid: string): string => `job-${uid}`;
@@ -55,6 +62,11 @@ export const jobInstanceId = (uid: string): string => `job-${uid}`;
 const KILL_GRACE_MS = 15_000;
 /** How long a task killed by a signal we did not send waits for its node's loss to be reported. */
 const SIGNAL_GRACE_MS = 10_000;
+/**
+ * How long a node lost by a VM event waits for the event naming its cause (Resource Health sends Unavailable and the
+ * annotation apart, in no set order): a preemption must not be counted as a capped loss for arriving second.
+ */
+const CAUSE_GRACE_MS = 5_000;
 
 // Store writes are idempotent, so retrying them on a transient failure (Cosmos throttling, a restart) is safe.
 const storeRetry = new df.RetryOptions(500, 10);
@@ -75,14 +87,18 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   const call = (name: string, payload: unknown) => context.df.callActivityWithRetry(name, storeRetry, payload);
   const uid = context.df.instanceId.replace(/^job-/, '');
 
-  // Waiting tasks persist across yields: one per event name, renewed once it has fired.
+  // Waiting tasks persist across yields: one per event name, renewed once it has fired. A deadline gets a fresh
+  // timer per wait (cancelled when an event wins): a timer yielded again inside a new Task.any is scheduled again
+  // by the backend, which shifts every later task's sequence number and leaves the orchestration waiting forever.
   const pending = new Map<string, Task>();
-  const waitOne = (names: readonly string[], timer?: TimerTask) => {
+  const waitOne = (names: readonly string[], until?: Date) => {
     for (const name of names) if (!pending.has(name)) pending.set(name, context.df.waitForExternalEvent(name));
     return function* () {
-      const tasks = [...names.map((n) => pending.get(n)!), ...(timer ? [timer as unknown as Task] : [])];
+      const timer = until ? (context.df.createTimer(until) as unknown as Task & TimerTask) : undefined;
+      const tasks = [...names.map((n) => pending.get(n)!), ...(timer ? [timer] : [])];
       const winner = (yield context.df.Task.any(tasks)) as Task;
-      if (timer && winner === (timer as unknown as Task)) return { kind: 'timeout' } as Waited;
+      if (timer && winner === timer) return { kind: 'timeout' } as Waited;
+      timer?.cancel();
       const name = names.find((n) => pending.get(n) === winner)!;
       pending.delete(name);
       return { kind: name, event: winner.result } as Waited;
@@ -103,11 +119,17 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     call(ACTIVITIES.finishJob, { jobId: input.jobId, clusterId, ...f } satisfies FinishJobInput);
   context.df.setCustomStatus({ phase: 'queued', attempt });
 
-  // Queued: wait for nodes (or a terminate).
+  // Queued: wait for nodes (or a terminate). In back-off, a durable timer ends it: the scheduler is woken then.
   let nodeIds: string[];
   let first: LaunchResult | undefined;
+  let backoff = input.notBefore ? new Date(input.notBefore) : undefined;
   for (;;) {
-    const got = (yield* waitOne([JOB_EVENTS.allocated, JOB_EVENTS.terminate])()) as Waited;
+    const got = (yield* waitOne([JOB_EVENTS.allocated, JOB_EVENTS.terminate], backoff)()) as Waited;
+    if (got.kind === 'timeout') {
+      backoff = undefined;
+      yield call(ACTIVITIES.endJobBackoff, { jobId: input.jobId, clusterId, attempt });
+      continue;
+    }
     if (got.kind === 'terminate') {
       yield finish({ outcome: 'terminated', ...opOf(got.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
@@ -121,14 +143,27 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
 
   const launch = (phase: LaunchInput['phase']) =>
     call(ACTIVITIES.launchJobAttempt, { jobId: input.jobId, attempt, nodeIds, phase } satisfies LaunchInput);
-  const requeue = (code: string, message: string) =>
-    call(ACTIVITIES.requeueJob, { jobId: input.jobId, clusterId, attempt, code, message });
+  const recover = (failure: AttemptFailure) =>
+    call(ACTIVITIES.requeueJob, { jobId: input.jobId, clusterId, attempt, failure } satisfies RequeueJobInput);
   const kill = (tasks: Array<{ nodeId: string; taskId: string }>) =>
     call(ACTIVITIES.killJobTasks, { jobId: input.jobId, attempt, uid, tasks });
-  const nextAttempt = () => {
-    context.df.continueAsNew({ ...input, attempt: attempt + 1, uid, clusterId });
+  const nextAttempt = (result?: RequeueJobResult) => {
+    const { notBefore: _n, ...rest } = input;
+    const notBefore = result?.requeued ? result.notBefore : undefined;
+    context.df.continueAsNew({ ...rest, attempt: attempt + 1, uid, clusterId, ...(notBefore ? { notBefore } : {}) });
     return undefined;
   };
+  // After a failure that may be retried: the next attempt, or the job failed (with `errors` unless the decision
+  // names its own).
+  function* afterRecovery(result: RequeueJobResult, errors: BatchAiError[], exitCode?: number) {
+    if (result.requeued || !result.fail) return nextAttempt(result);
+    yield finish({
+      outcome: 'failed',
+      errors: result.error ? [result.error] : errors,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+    });
+    return { jobId: input.jobId, outcome: 'failed' };
+  }
 
   // Prepare, then run. Each phase waits for its tasks' exits and for whatever can end the attempt early.
   let deadline = 0;
@@ -147,8 +182,9 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     if (!launched.ok) {
       if ('gone' in launched) return { jobId: input.jobId, outcome: 'gone' };
       if ('lostNodeId' in launched) {
-        yield requeue('NodeLost', `Node ${launched.lostNodeId} was lost before the job started on it.`);
-        return nextAttempt();
+        const message = `Node ${launched.lostNodeId} was lost before the job started on it.`;
+        const result = (yield recover({ kind: 'infrastructure', code: 'NodeLost', message })) as RequeueJobResult;
+        return yield* afterRecovery(result, [{ code: 'NodeLost', message }]);
       }
       yield finish({ outcome: 'failed', errors: [launched.error] });
       return { jobId: input.jobId, outcome: 'failed' };
@@ -159,8 +195,8 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     const running = new Map(launched.tasks.map((t) => [t.taskId, t]));
     let master: number | undefined;
     if (running.size === 0) continue; // no jobPreparation: straight to the run phase
-    const timer = context.df.createTimer(new Date(deadline));
-    let failure: { errors: BatchAiError[]; exitCode?: number } | undefined;
+    const timer = new Date(deadline);
+    let failure: TaskFailure | undefined;
     let ending: Waited | undefined;
     while (running.size > 0) {
       const got = (yield* waitOne(
@@ -175,9 +211,8 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
         if (failed && got.event.signal !== null && got.event.error === undefined) {
           // Killed by a signal we did not send: usually its node is going away (eviction, shutdown), and the agent
           // stopped its tasks first. Wait a little for the node's loss to be reported before blaming the job.
-          const grace = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + SIGNAL_GRACE_MS));
+          const grace = new Date(context.df.currentUtcDateTime.getTime() + SIGNAL_GRACE_MS);
           const next = (yield* waitOne([JOB_EVENTS.nodeLost, JOB_EVENTS.terminate], grace)()) as Waited;
-          if (next.kind !== 'timeout') grace.cancel();
           if (next.kind === 'terminate' || (next.kind === 'nodeLost' && next.event.attempt === attempt)) {
             ending = next;
             break;
@@ -196,16 +231,19 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       ending = got;
       break;
     }
-    if (ending?.kind !== 'timeout') timer.cancel();
     // A lost node's processes are gone with it: nothing to wait for there. Its VM may still run them for a while
     // (a Spot eviction's notice, a VM being deleted), so they are told to stop too (best effort, not waited for),
     // rather than run on beside the next attempt.
     if (ending?.kind === 'nodeLost') {
-      const onLostNode = [...running].filter(([, task]) => task.nodeId === ending.event.nodeId);
+      const lostNodeId = ending.event.nodeId;
+      const onLostNode = [...running].filter(([, task]) => task.nodeId === lostNodeId);
       for (const [id] of onLostNode) running.delete(id);
       if (onLostNode.length > 0) yield kill(onLostNode.map(([, task]) => task));
     }
     if (running.size > 0) yield* stopTasks(context, kill, running, waitOne);
+    if (ending?.kind === 'nodeLost' && ending.event.causePending && !ending.event.cause) {
+      ending = yield* awaitCause(context, ending, waitOne);
+    }
     if (ending?.kind === 'terminate') {
       yield finish({ outcome: 'terminated', ...opOf(ending.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
@@ -223,16 +261,17 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       return { jobId: input.jobId, outcome: 'timeout' };
     }
     if (ending?.kind === 'nodeLost') {
-      yield requeue(
-        'NodeLost',
-        `Node ${ending.event.nodeId} was lost while the job ran on it (${ending.event.reason}).`,
-      );
-      return nextAttempt();
+      const { nodeId, reason, cause } = ending.event;
+      const code = infrastructureCodeOf(cause);
+      const message = `Node ${nodeId} was lost while the job ran on it (${cause ?? reason}).`;
+      const result = (yield recover({ kind: 'infrastructure', code, message })) as RequeueJobResult;
+      return yield* afterRecovery(result, [{ code, message }]);
     }
     if (ending?.kind === 'releaseNodes') {
       if (ending.event.option === 'requeue') {
-        yield requeue('NodesReleased', "The cluster was resized down and released the job's nodes (requeue).");
-        return nextAttempt();
+        const message = "The cluster was resized down and released the job's nodes (requeue).";
+        const result = (yield recover({ kind: 'infrastructure', code: 'NodesReleased', message })) as RequeueJobResult;
+        return yield* afterRecovery(result, [{ code: 'NodesReleased', message }]);
       }
       yield finish({
         outcome: 'failed',
@@ -246,12 +285,10 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       return { jobId: input.jobId, outcome: 'failed' };
     }
     if (failure) {
-      yield finish({
-        outcome: 'failed',
-        errors: failure.errors,
-        ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}),
-      });
-      return { jobId: input.jobId, outcome: 'failed' };
+      // The job's own failure: failed, as on Batch AI, unless its retry policy retries this exit code.
+      const message = failure.errors[0]?.message ?? 'The job failed.';
+      const result = (yield recover({ kind: 'job', exitCode: failure.taskExitCode, message })) as RequeueJobResult;
+      return yield* afterRecovery(result, failure.errors, failure.exitCode);
     }
     if (phase === 'run') exitCode = master ?? 0;
   }
@@ -268,22 +305,45 @@ function* stopTasks(
   context: OrchestrationContext,
   kill: (tasks: Array<{ nodeId: string; taskId: string }>) => Task,
   running: Map<string, { nodeId: string; taskId: string }>,
-  waitOne: (names: readonly string[], timer?: TimerTask) => () => Generator<Task, Waited, unknown>,
+  waitOne: (names: readonly string[], until?: Date) => () => Generator<Task, Waited, unknown>,
 ) {
   yield kill([...running.values()]);
-  const grace = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + KILL_GRACE_MS));
+  const grace = new Date(context.df.currentUtcDateTime.getTime() + KILL_GRACE_MS);
   while (running.size > 0) {
     const got = (yield* waitOne([JOB_EVENTS.taskExited], grace)()) as Waited;
     if (got.kind === 'timeout') return;
     if (got.kind === 'taskExited') running.delete(got.event.taskId);
   }
-  grace.cancel();
 }
 
-function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): { errors: BatchAiError[]; exitCode?: number } {
+interface TaskFailure {
+  errors: BatchAiError[];
+  /** The job's exit code, reported in executionInfo (run phase). */
+  exitCode?: number;
+  /** The failing task's exit code in either phase (what a retry policy looks at); absent for signals and errors. */
+  taskExitCode?: number;
+}
+
+/** Waits (bounded) for a later report of the same lost node that names its cause; the first report otherwise. */
+function* awaitCause(
+  context: OrchestrationContext,
+  lost: Extract<Waited, { kind: 'nodeLost' }>,
+  waitOne: (names: readonly string[], until?: Date) => () => Generator<Task, Waited, unknown>,
+) {
+  const grace = new Date(context.df.currentUtcDateTime.getTime() + CAUSE_GRACE_MS);
+  for (;;) {
+    const got = (yield* waitOne([JOB_EVENTS.nodeLost], grace)()) as Waited;
+    if (got.kind === 'timeout') return lost;
+    if (got.kind === 'nodeLost' && got.event.attempt === lost.event.attempt && got.event.cause) return got;
+  }
+}
+
+function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): TaskFailure {
+  const retryable = e.error === undefined && e.exitCode !== null ? { taskExitCode: e.exitCode } : {};
   const how = e.exitCode !== null ? `exit code ${e.exitCode}` : `signal ${e.signal ?? 'unknown'}`;
   if (phase === 'prepare') {
     return {
+      ...retryable,
       errors: [
         {
           code: 'JobPreparationFailed',
@@ -312,6 +372,7 @@ function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): { errors: Ba
       },
     ],
     ...(e.exitCode !== null ? { exitCode: e.exitCode } : {}),
+    ...retryable,
   };
 }
 
@@ -335,7 +396,9 @@ export function createJobActivities(
     killJobTasks: async (input: unknown, context: InvocationContext) =>
       killJobTasks(await deps(context), input as Parameters<typeof killJobTasks>[1]),
     requeueJob: async (input: unknown, context: InvocationContext) =>
-      requeueJob(await deps(context), input as Parameters<typeof requeueJob>[1]),
+      requeueJob(await deps(context), input as RequeueJobInput),
+    endJobBackoff: async (input: unknown, context: InvocationContext) =>
+      endJobBackoff(await deps(context), input as Parameters<typeof endJobBackoff>[1]),
     finishJob: async (input: unknown, context: InvocationContext) => {
       const f = input as FinishJobInput;
       await finishJob(await deps(context), f);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_INFRASTRUCTURE_RETRIES, type InfrastructureRetrySettings } from '../domain/retry-policy.js';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, COSMOS_EMULATOR_KEY } from './well-known-emulator-credentials.js';
 
 // The app's one view of its environment (Azure app settings, or what the local stack passes in).
@@ -56,6 +57,12 @@ export interface Settings {
    * Files shares and file server exports live, so listOutputFiles lists them and the app serves download links.
    */
   localNetworkRoot?: string;
+  /**
+   * Infrastructure failures other than preemption (host crash, node lost) requeued before a job fails, and the
+   * back-off before each next attempt (BATCHAI_INFRA_RETRY_LIMIT, BATCHAI_INFRA_RETRY_BACKOFF_MS,
+   * BATCHAI_INFRA_RETRY_MAX_BACKOFF_MS; docs/failures.md).
+   */
+  infrastructureRetries?: InfrastructureRetrySettings;
   auth: AuthSettings;
 }
 
@@ -219,8 +226,25 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     ...(jobFileStorage ? { jobFileStorage: accountOf(jobFileStorage) } : {}),
     ...(read('BATCHAI_LOCAL_NETWORK_ROOT') ? { localNetworkRoot: read('BATCHAI_LOCAL_NETWORK_ROOT')! } : {}),
+    infrastructureRetries: {
+      limit: wholeNumber(read, 'BATCHAI_INFRA_RETRY_LIMIT', DEFAULT_INFRASTRUCTURE_RETRIES.limit),
+      backoffMs: wholeNumber(read, 'BATCHAI_INFRA_RETRY_BACKOFF_MS', DEFAULT_INFRASTRUCTURE_RETRIES.backoffMs),
+      maxBackoffMs: wholeNumber(
+        read,
+        'BATCHAI_INFRA_RETRY_MAX_BACKOFF_MS',
+        DEFAULT_INFRASTRUCTURE_RETRIES.maxBackoffMs,
+      ),
+    },
     auth: loadAuthSettings(env, read),
   };
+}
+
+function wholeNumber(read: (name: string) => string | undefined, name: string, fallback: number): number {
+  const text = read(name);
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new SettingsError(name, 'must be a whole number (0 or more)');
+  return value;
 }
 
 function list(value: string | undefined): string[] {

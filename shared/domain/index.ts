@@ -25,6 +25,7 @@ export * from './resource-id.js';
 export * from './resource-name.js';
 export * from './resource-states.js';
 export * from './resource-view.js';
+export * from './retry-policy.js';
 export * from './scheduling.js';
 export * from './secrets.js';
 export * from './toolkit-schema.js';

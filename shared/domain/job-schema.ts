@@ -8,6 +8,7 @@ import {
 import { DEFAULT_MAX_WALL_CLOCK_TIME } from './duration.js';
 import { mountVolumesSchema } from './mount-volumes-schema.js';
 import { relativePathProblem } from './relative-path.js';
+import { retryPolicySchema } from './retry-policy.js';
 import {
   addRuleIssue,
   batchAiResourceRef,
@@ -115,6 +116,8 @@ export const jobPropertiesObjectSchema = z.strictObject({
   environmentVariables: environmentVariablesSchema.optional(),
   secrets: secretsSchema.optional(),
   constraints: jobConstraintsSchema.prefault({}),
+  // Extension (docs/decisions/0105): retries after the job's own failure. Absent: Batch AI's behaviour (failed).
+  'x-batchai-retryPolicy': retryPolicySchema.optional(),
 });
 
 type JobPropertiesObject = z.output<typeof jobPropertiesObjectSchema>;

@@ -76,15 +76,16 @@ export function jobView(record: JobRecord): ResourceView<Record<string, unknown>
   put('environmentVariables', p.environmentVariables);
   put('secrets', p.secrets && redactSecretVariables(p.secrets));
   put('constraints', { maxWallClockTime: p.constraints.maxWallClockTime });
+  put('x-batchai-retryPolicy', p['x-batchai-retryPolicy']);
   put('creationTime', record.creationTime);
   put('provisioningState', record.provisioningState);
   put('provisioningStateTransitionTime', record.provisioningStateTransitionTime);
   put('executionState', record.executionState);
   put('executionStateTransitionTime', record.executionStateTransitionTime);
   put('executionInfo', record.executionInfo);
-  // Extension (docs/decisions/0081): attempts that ended for the infrastructure's reasons (node lost, nodes
-  // released by a resize) and were requeued, counted apart from the job's own failure. Absent until one happens,
-  // so clients of the 2018-05-01 shape see nothing new.
+  // Extension (docs/decisions/0081, 0105): attempts that ended early (preempted, host crashed, node lost, nodes
+  // released by a resize, or the job's own failure retried under its retry policy), each with its reason and
+  // whether it counted against a cap. Absent until one happens, so clients of the 2018-05-01 shape see nothing new.
   const attempts = (record as { attempts?: unknown[] }).attempts;
   if (attempts && attempts.length > 0) put('x-batchai-attempts', attempts);
   return { id: formatBatchAiResourceId(record.id), name: record.id.job, type: RESOURCE_TYPES.job, properties };

@@ -40,6 +40,11 @@ export interface NodeRecord {
   /** The setup sent to the current boot. */
   setupId?: string;
   unusableReason?: UnusableReason;
+  /**
+   * What the platform said took a lost node away (a VM annotation such as `VirtualMachinePreempted`, or `Preempt`):
+   * carried to the job it ran, whose attempt is then counted by kind (docs/decisions/0105).
+   */
+  lostBecause?: string;
   error?: BatchAiError;
   /** When the node last became idle: autoscale removes only nodes idle longer than the grace period. */
   idleSince?: string;
@@ -62,10 +67,10 @@ export function withNodeState(
   node: NodeRecord,
   state: NodeState,
   now: string,
-  extra: { error?: BatchAiError; unusableReason?: UnusableReason } = {},
+  extra: { error?: BatchAiError; unusableReason?: UnusableReason; lostBecause?: string } = {},
 ): NodeRecord {
   if (node.state === state && extra.error === undefined) return node;
-  const { error: _e, unusableReason: _u, idleSince: _i, ...rest } = node;
+  const { error: _e, unusableReason: _u, idleSince: _i, lostBecause: _l, ...rest } = node;
   return {
     ...rest,
     state,
@@ -73,6 +78,7 @@ export function withNodeState(
     ...(state === 'idle' ? { idleSince: now } : {}),
     ...(state === 'unusable' ? { unusableReason: extra.unusableReason ?? 'lost' } : {}),
     ...(extra.error ? { error: extra.error } : {}),
+    ...(state === 'unusable' && extra.lostBecause ? { lostBecause: extra.lostBecause } : {}),
   };
 }
 

@@ -39,6 +39,11 @@ export interface QueuedJob {
   maxWallClockMs: number;
   /** Set when a started job lost its nodes and went back to the queue: it goes first in its class. */
   requeuedAt?: string;
+  /**
+   * Back-off after a capped infrastructure failure (ISO 8601): until then the job neither starts nor reserves nodes,
+   * so it cannot hold back the jobs behind it. Cleared by the job's lifecycle when its durable timer fires.
+   */
+  notBefore?: string;
 }
 
 export interface Allocation {
@@ -78,6 +83,7 @@ export const clusterScheduleSchema = z.object({
       queuedAt: isoTime(),
       maxWallClockMs: z.number().positive(),
       requeuedAt: isoTime().optional(),
+      notBefore: isoTime().optional(),
     }),
   ),
   allocations: z.array(
@@ -173,7 +179,9 @@ export function freeNodes(nodes: readonly SchedulerNode[], allocations: readonly
  * shadow time is the earliest moment enough nodes are certain to be free (idle nodes now, plus the nodes of running
  * allocations as they reach their deadlines). A later job may then start on idle nodes only if it is certain to
  * be done by the shadow time, or if it uses only nodes the reserved job will not need at that time. With backfill
- * 'none', nothing starts past the reserved job.
+ * 'none', nothing starts past the reserved job. A job in back-off (`notBefore` after now) is skipped: it neither
+ * starts nor becomes the reserved job, so the jobs behind it are planned as if it were not there; when its back-off
+ * ends it is again first in its class and reserves like any other head.
  */
 export function planAllocations(input: PlanInput): Plan {
   const policy = input.backfill ?? 'easy';
@@ -195,6 +203,8 @@ export function planAllocations(input: PlanInput): Plan {
   let extra = 0;
 
   for (const job of queueOrder(input.queue)) {
+    // In back-off: invisible to this pass (it would otherwise become the reserved job and hold the queue).
+    if (job.notBefore !== undefined && Date.parse(job.notBefore) > now) continue;
     if (reservation === undefined) {
       if (job.nodeCount <= available()) {
         const nodeIds = take(job.nodeCount);
@@ -286,11 +296,17 @@ export function enqueue(doc: ClusterSchedule, job: QueuedJob): ClusterSchedule {
 }
 
 /**
- * A started job lost its nodes (node failure, preemption, resize with `requeue`): its nodes are released and the
- * job goes back to the queue as its next attempt, first in its priority class. Stale calls (another attempt) are
- * no-ops.
+ * A started job lost its nodes (node failure, preemption, resize with `requeue`) or failed and is retried: its nodes
+ * are released and the job goes back to the queue as its next attempt, first in its priority class, not to start
+ * before `notBefore` when given (back-off). Stale calls (another attempt) are no-ops.
  */
-export function requeue(doc: ClusterSchedule, jobId: string, attempt: number, now: string): ClusterSchedule {
+export function requeue(
+  doc: ClusterSchedule,
+  jobId: string,
+  attempt: number,
+  now: string,
+  notBefore?: string,
+): ClusterSchedule {
   const held = doc.allocations.find((a) => a.jobId === jobId && a.attempt === attempt);
   if (held === undefined) return doc;
   const entry: QueuedJob = {
@@ -301,12 +317,21 @@ export function requeue(doc: ClusterSchedule, jobId: string, attempt: number, no
     queuedAt: held.queuedAt,
     maxWallClockMs: held.maxWallClockMs,
     requeuedAt: now,
+    ...(notBefore !== undefined ? { notBefore } : {}),
   };
   return {
     ...doc,
     allocations: doc.allocations.filter((a) => a !== held),
     queue: [...doc.queue, entry],
   };
+}
+
+/** The back-off of a queued attempt is over: it may start (and reserve) from the next pass. No-op when stale. */
+export function endBackoff(doc: ClusterSchedule, jobId: string, attempt: number): ClusterSchedule {
+  const at = doc.queue.findIndex((q) => q.jobId === jobId && q.attempt === attempt && q.notBefore !== undefined);
+  if (at < 0) return doc;
+  const { notBefore: _n, ...entry } = doc.queue[at]!;
+  return { ...doc, queue: doc.queue.map((q, i) => (i === at ? entry : q)) };
 }
 
 /**

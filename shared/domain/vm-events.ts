@@ -60,6 +60,11 @@ export interface VmSignal {
   reason: string;
   eventTime: string;
   eventId: string;
+  /**
+   * What took the VM away (an annotation name, or `Preempt`), when the event says: it decides how the loss of the
+   * job that ran there counts (docs/decisions/0105). Absent for a bare Unavailable or a delete.
+   */
+  cause?: string;
 }
 
 export type VmEventMeaning = { signals: VmSignal[] } | { ignored: string };
@@ -109,12 +114,18 @@ const propertiesOf = (data: unknown): Props =>
 
 /** The scale-set VMs an event is about and what it means for each; `ignored` says why it means nothing to us. */
 export function vmEventMeaning(event: GridEvent): VmEventMeaning {
-  const signal = (vm: { scaleSetName: string; instanceId: string }, kind: VmSignalKind, reason: string) => ({
+  const signal = (
+    vm: { scaleSetName: string; instanceId: string },
+    kind: VmSignalKind,
+    reason: string,
+    cause?: string,
+  ): VmSignal => ({
     ...vm,
     kind,
     reason,
     eventTime: event.eventTime,
     eventId: event.id,
+    ...(cause ? { cause } : {}),
   });
   const eventType = event.eventType.toLowerCase();
 
@@ -132,7 +143,9 @@ export function vmEventMeaning(event: GridEvent): VmEventMeaning {
     }
     const annotation = String(props['annotationName'] ?? '');
     const kind = ANNOTATIONS[annotation.toLowerCase()] ?? 'noted';
-    return { signals: [signal(vm, kind, annotation || 'an unnamed annotation')] };
+    return {
+      signals: [signal(vm, kind, annotation || 'an unnamed annotation', kind === 'lost' ? annotation : undefined)],
+    };
   }
 
   if (eventType === SCHEDULED_EVENT.toLowerCase()) {
@@ -153,7 +166,7 @@ export function vmEventMeaning(event: GridEvent): VmEventMeaning {
       if (cut <= 0) return [];
       const vm = { scaleSetName: text.slice(0, cut).toLowerCase(), instanceId: text.slice(cut + 1) };
       if (scaleSet && vm.scaleSetName !== scaleSet.toLowerCase()) return [];
-      return [signal(vm, 'lost', `scheduled event ${type}`)];
+      return [signal(vm, 'lost', `scheduled event ${type}`, /^preempt$/i.test(type) ? 'Preempt' : undefined)];
     });
     return signals.length > 0 ? { signals } : { ignored: `scheduled event ${type} names no scale-set VM` };
   }
@@ -195,13 +208,20 @@ export function nextNodeOnVmSignal(current: NodeRecord | undefined, signal: VmSi
     return { ignored: `the event (${signal.eventTime}) is older than one already applied (${current.vmEventAt})` };
   }
   if (current.state === 'leaving') return { ignored: 'the node is being removed' };
-  if (current.state === 'unusable' && current.unusableReason === 'lost') return { ignored: 'the node is already lost' };
+  if (current.state === 'unusable' && current.unusableReason === 'lost') {
+    // The first known cause is kept (a bare Unavailable may come before the annotation that names it).
+    if (signal.kind === 'lost' && signal.cause && !current.lostBecause) {
+      return { next: { ...current, lostBecause: signal.cause } };
+    }
+    return { ignored: 'the node is already lost' };
+  }
   const seen: NodeRecord =
     !current.vmEventAt || at > Date.parse(current.vmEventAt) ? { ...current, vmEventAt: signal.eventTime } : current;
   if (signal.kind === 'lost') {
     return {
       next: withNodeState(seen, 'unusable', now, {
         unusableReason: 'lost',
+        ...(signal.cause ? { lostBecause: signal.cause } : {}),
         error: { code: 'NodeLost', message: `The node's VM was lost: ${signal.reason}.` },
       }),
       notify: true,

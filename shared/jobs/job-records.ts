@@ -2,6 +2,7 @@ import { nodeIdOf } from '../domain/agent-protocol.js';
 import type { JobRecord } from '../domain/job-view.js';
 import { withNodeState } from '../domain/nodes.js';
 import { type JobResourceId, parseBatchAiResourceIdOf } from '../domain/resource-id.js';
+import type { FailureCounts } from '../domain/retry-policy.js';
 import type { JobRunDeps } from './job-run-deps.js';
 
 // Helpers shared by the job-run operations: the stored job with what its lifecycle adds, and node ids.
@@ -11,17 +12,28 @@ export interface RunningJobRecord extends JobRecord {
   /** The attempt holding nodes now, and which (listRemoteLoginInformation reports them). */
   run?: { attempt: number; nodeIds: string[] };
   terminateOperationId?: string;
-  /** Attempts that ended for the infrastructure's reasons (node lost, nodes released): the `x-batchai-attempts` view. */
+  /** Attempts that ended early (lost nodes, or the job's own failure under a retry policy): `x-batchai-attempts`. */
   attempts?: AttemptRecord[];
+  /** Failures counted against a cap so far (unbounded, unlike the attempts kept). */
+  failureCounts?: FailureCounts;
 }
 
 export interface AttemptRecord {
   attempt: number;
-  /** 'infrastructure': the job lost its nodes (not the job's fault; it was requeued). */
-  kind: 'infrastructure';
+  /** 'infrastructure': the job lost its nodes (not its fault); 'job': it failed on its own (retry policy). */
+  kind: 'infrastructure' | 'job';
+  /** NodePreempted | NodeHostCrashed | NodeLost | NodesReleased, or JobFailed (docs/decisions/0105). */
   code: string;
   message: string;
   endTime: string;
+  /** Whether it counted against a cap: the infrastructure cap, or the retry policy's maxRetries. */
+  countsAgainstCap?: boolean;
+  /** What followed: the next attempt was queued, or the job failed. */
+  outcome?: 'requeued' | 'failed';
+  /** The job's exit code (kind 'job'). */
+  exitCode?: number;
+  /** The next attempt could not start before this time (back-off after a capped infrastructure failure). */
+  retryNotBefore?: string;
 }
 
 /** Kept attempts per job: the newest ones (history stays bounded even for a job requeued many times). */

@@ -1,3 +1,4 @@
+import type { InfrastructureRetrySettings } from '../domain/retry-policy.js';
 import type { NodeCommands } from '../nodes/node-commands.js';
 import type { MountEndpoints } from '../nodes/resolve-node-setup.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -27,6 +28,8 @@ export interface JobRunDeps {
   commands: NodeCommands;
   endpoints: MountEndpoints;
   signals: JobSignals;
+  /** The cap and back-off of infrastructure failures (DEFAULT_INFRASTRUCTURE_RETRIES when absent). */
+  retries?: InfrastructureRetrySettings;
   now(): Date;
   newId(): string;
 }
@@ -66,6 +69,13 @@ export interface NodeLostEvent {
   attempt: number;
   nodeId: string;
   reason: string;
+  /** What the platform said took the node away (NodeRecord.lostBecause), when known: decides the attempt's kind. */
+  cause?: string;
+  /**
+   * The node was lost by a VM event whose cause (an annotation such as VirtualMachinePreempted) has not arrived
+   * yet; it usually follows within moments, and a later pass reports it (docs/decisions/0105).
+   */
+  causePending?: true;
 }
 
 export interface ReleaseNodesEvent {

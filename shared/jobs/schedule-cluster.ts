@@ -76,12 +76,20 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
   return { started: started.length, lost: lost.length, queued: doc.queue.length };
 }
 
-function lostNodes(a: Allocation, byId: Map<string, { state: string }>): NodeLostEvent[] {
+function lostNodes(
+  a: Allocation,
+  byId: Map<string, { state: string; unusableReason?: string; lostBecause?: string }>,
+): NodeLostEvent[] {
   for (const nodeId of a.nodeIds) {
     const node = byId.get(nodeId);
     if (!node) return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node is gone' }];
     if (node.state === 'unusable' || node.state === 'leaving' || node.state === 'preparing') {
-      return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: `the node is ${node.state}` }];
+      const cause = node.lostBecause
+        ? { cause: node.lostBecause }
+        : node.state === 'unusable' && node.unusableReason === 'lost'
+          ? { causePending: true as const }
+          : {};
+      return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: `the node is ${node.state}`, ...cause }];
     }
   }
   return [];

@@ -118,7 +118,8 @@ t('a node lost under a running job: the job is requeued as attempt 2 and resumes
   assert.equal(attempts.length, 1, JSON.stringify(done));
   assert.equal(attempts[0]!.attempt, 1);
   assert.equal(attempts[0]!.kind, 'infrastructure');
-  assert.equal(attempts[0]!.code, 'NodeLost');
+  assert.equal(attempts[0]!.code, 'NodePreempted');
+  assert.equal((attempts[0] as { countsAgainstCap?: boolean }).countsAgainstCap, false);
   // The second attempt resumed instead of starting over.
   const stdout = (await listOutputs(c.api, path, 'stdouterr')).value.find((f) => f.name === 'stdout.txt');
   const log = await (await fetch(stdout!.downloadUrl!)).text();

@@ -228,3 +228,28 @@ test('envelopes: the resource event time wins, malformed events are reported, no
       }),
   );
 });
+
+test('a lost node carries the cause its event names (first one kept), so the job loss counts by kind', () => {
+  for (const schema of SCHEMAS) {
+    const signalOf = (name: string) => {
+      const meaning = vmEventMeaning(fixture(schema, name));
+      assert.ok('signals' in meaning, `${schema}/${name}`);
+      return meaning.signals[0]!;
+    };
+    assert.equal(signalOf('scheduled-preempt').cause, 'Preempt', schema);
+    assert.equal(signalOf('annotated-preempted').cause, 'VirtualMachinePreempted', schema);
+    assert.equal(signalOf('annotated-host-crashed').cause, 'VirtualMachineHostCrashed', schema);
+    assert.equal(signalOf('availability-unavailable').cause, undefined, schema);
+
+    // Unavailable first (no cause), then the annotation that names it: the node stays lost and learns the cause.
+    const lost = nextNodeOnVmSignal(runningNode(), signalOf('availability-unavailable'), NOW).next!;
+    assert.equal(lost.state, 'unusable');
+    assert.equal(lost.lostBecause, undefined);
+    const named = nextNodeOnVmSignal(lost, signalOf('annotated-preempted'), NOW);
+    assert.equal(named.next?.lostBecause, 'VirtualMachinePreempted', schema);
+    assert.equal(named.notify, undefined, 'the lifecycle heard of the loss already');
+    // A later cause does not replace the first one.
+    const again = nextNodeOnVmSignal(named.next!, signalOf('annotated-host-crashed'), NOW);
+    assert.equal(again.next, undefined);
+  }
+});
