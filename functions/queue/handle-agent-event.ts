@@ -42,10 +42,14 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
       } satisfies TaskExitedEvent);
     }
   }
-  // A node that became idle can take a queued job: its cluster's scheduler runs a pass.
+  // A node that became idle can take a queued job, and one that registered a new boot lost whatever a job ran on
+  // it before (the pass tells that job at once): its cluster's scheduler runs a pass.
   if (
     result.outcome === 'applied' &&
-    result.node.state === 'idle' &&
+    (result.node.state === 'idle' ||
+      (event.kind === 'registered' &&
+        result.node.state === 'preparing' &&
+        (result.node.pastBootIds?.length ?? 0) > 0)) &&
     event.node.scaleSetName.startsWith(CLUSTER_SCALE_SET_PREFIX)
   ) {
     await durableJobSignals(client, base).scheduleChanged(event.node.resourceId);

@@ -76,12 +76,18 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
   return { started: started.length, lost: lost.length, queued: doc.queue.length };
 }
 
-function lostNodes(a: Allocation, byId: Map<string, { state: string }>): NodeLostEvent[] {
+function lostNodes(a: Allocation, byId: Map<string, { state: string; stateSince: string }>): NodeLostEvent[] {
   for (const nodeId of a.nodeIds) {
     const node = byId.get(nodeId);
     if (!node) return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node is gone' }];
     if (node.state === 'unusable' || node.state === 'leaving' || node.state === 'preparing') {
       return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: `the node is ${node.state}` }];
+    }
+    // A held node is marked running by the pass that allocates it and idle only after its release, so one that
+    // became idle since the allocation rebooted under the job (a new boot registered and was set up again, e.g.
+    // every VM restarted with the compute service): the job's processes died with the old boot.
+    if (node.state === 'idle' && Date.parse(node.stateSince) > Date.parse(a.startedAt)) {
+      return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node restarted under the job' }];
     }
   }
   return [];
