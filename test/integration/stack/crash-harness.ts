@@ -19,12 +19,16 @@ import {
 /**
  * `steps` steps of `stepSeconds` each. A step's checkpoint file is written once it is done, and a later attempt
  * skips the steps it finds (it resumes). On start, an attempt records itself in `attempts.log` and, if the pid
- * written by another attempt is still alive, writes `overlap` (two attempts at once). `done` is written last.
+ * written by another attempt is still running, writes `overlap` (two attempts at once). `done` is written last.
+ * (Linux: it reads /proc; every process of the local stack runs on this machine.)
  */
 export function checkpointCommand(steps: number, stepSeconds: number): string {
   return [
     'O=$AZ_BATCHAI_OUTPUT_OUT',
-    'if [ -f $O/running.pid ] && kill -0 "$(cat $O/running.pid)" 2>/dev/null; then echo "$$ $(cat $O/running.pid)" >> $O/overlap; fi',
+    // A killed attempt's process may linger as a zombie until something reaps it (an orphan's new parent can be
+    // slow to, e.g. PID 1 of a micro-VM): only a process that is not a zombie is still running.
+    'P=$(cat $O/running.pid 2>/dev/null)',
+    'if [ -n "$P" ] && grep -q "^State:[[:space:]]*[^Z]" /proc/$P/status 2>/dev/null; then echo "$$ $P" >> $O/overlap; fi',
     'echo $$ > $O/running.pid',
     'echo "start $$ $(date +%s.%N)" >> $O/attempts.log',
     `for i in $(seq 1 ${steps}); do if [ ! -f $O/step-$i ]; then sleep ${stepSeconds}; echo $i > $O/step-$i; fi; done`,
