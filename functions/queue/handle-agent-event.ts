@@ -47,6 +47,7 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   if (
     result.outcome === 'applied' &&
     (result.node.state === 'idle' ||
+      (event.kind === 'stopping' && result.node.stoppingSince !== undefined) ||
       (event.kind === 'registered' &&
         result.node.state === 'preparing' &&
         (result.node.pastBootIds?.length ?? 0) > 0)) &&
