@@ -172,6 +172,7 @@ export async function computeDeps(client: DurableClient): Promise<ComputeDeps> {
   return {
     ...compute,
     releaseNodes: (request) => releaseClusterNodes({ schedules: jobs.schedules, signals }, request),
+    nodesChanged: (resourceId) => signals.scheduleChanged(resourceId),
   };
 }
 

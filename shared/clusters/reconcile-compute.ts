@@ -48,6 +48,11 @@ export interface ComputeDeps {
     instanceIds: string[];
     option: 'requeue' | 'terminate' | 'waitforjobcompletion';
   }): Promise<void>;
+  /**
+   * The cluster's nodes changed in a way its scheduler must see now (nodes leaving, e.g. lost to missed heartbeats):
+   * a job held there is requeued at once instead of when some later change wakes the scheduler.
+   */
+  nodesChanged?(resourceId: string): Promise<void>;
   now(): Date;
 }
 
@@ -210,6 +215,7 @@ async function act(
         ),
       ),
   );
+  if (going.size > 0 && ctx.input.kind === 'cluster') await deps.nodesChanged?.(ctx.input.resourceId);
   await deps.scaleSets.deleteInstances(scaleSetName, plan.deleteInstances);
   await Promise.all(plan.deleteNodes.map((instanceId) => dropNode(deps, scaleSetName, instanceId)));
   await Promise.all(
