@@ -52,6 +52,9 @@ interface Trial {
   to: string;
 }
 
+/** Terminates that had to be sent again (see runTrial). */
+let lostTerminates = 0;
+
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : Number.NaN;
@@ -131,13 +134,25 @@ async function runTrial(stack: TestStack, c: JobCluster, fault: Fault | 'baselin
     result = { fault, downMs: again - faultAt, from: node!.nodeId, to: to!.nodeId };
   }
   // Clean up: the job ends, the cluster is whole again (lost nodes replaced) before the next trial.
-  await c.api.call('POST', `${jobPath}/terminate`);
-  await waitFor(
-    `${name} to end`,
-    async () => ['succeeded', 'failed'].includes((await getJob(c.api, jobPath))?.executionState ?? ''),
-    120_000,
-    50,
-  );
+  // A terminate that has not ended the job after 20 s is sent again (and counted): a lost terminate is a finding.
+  let terminates = 0;
+  for (;;) {
+    const r = await c.api.call('POST', `${jobPath}/terminate`);
+    terminates++;
+    const ended = await waitFor(
+      `${name} to end`,
+      async () => ['succeeded', 'failed'].includes((await getJob(c.api, jobPath))?.executionState ?? ''),
+      20_000,
+      50,
+    ).catch(() => false);
+    if (ended) break;
+    const job = await getJob(c.api, jobPath);
+    process.stdout.write(
+      `${name}: terminate #${terminates} (HTTP ${r.status}) has not ended the job after 20 s: ${JSON.stringify(job)}\n`,
+    );
+    if (terminates >= 6) throw new Error(`${name} did not end after ${terminates} terminates`);
+  }
+  lostTerminates += terminates - 1;
   await waitForNodes(c.api, c.clusterPath, { idleNodeCount: 2, steady: true }, 180_000);
   return { startMs, result };
 }
@@ -206,6 +221,7 @@ export async function run(): Promise<Record<string, unknown>> {
     settings: { heartbeatMs: HEARTBEAT_MS, lostAfterSeconds: LOST_AFTER_S, bootDelayMs: 0, cluster: '2 × lowpriority' },
     baseline: { what: 'job PUT → its process started, idle cluster', trials: baselineMs.length, p50Ms: baselineP50 },
     summary,
+    terminatesResent: lostTerminates,
     trials,
   };
 }
