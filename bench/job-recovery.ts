@@ -245,7 +245,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
         `| ${what[r.fault] ?? r.fault} | ${r.trials} | ${(r.p50Ms / 1000).toFixed(2)} s | ${(r.p99Ms / 1000).toFixed(2)} s | ${(r.maxMs / 1000).toFixed(2)} s | ≤ ${(r.targetP99Ms / 1000).toFixed(0)} s | ${r.met ? 'yes' : 'no'} | ${r.p50VsBaseline} |`,
     ),
     '',
-    `Baseline (same run): a job PUT on an idle cluster → its process started, p50 ${(b.p50Ms / 1000).toFixed(2)} s over ${b.trials} jobs. For scale: Kubernetes ~340 s, Slurm 300 s, Azure Batch 15–45 min.`,
+    `Baseline (same run): a job PUT on an idle cluster → its process started, p50 ${(b.p50Ms / 1000).toFixed(2)} s over ${b.trials} jobs. With fewer than 100 trials, p99 is the slowest trial. For scale: Kubernetes ~340 s, Slurm 300 s, Azure Batch 15–45 min.`,
     'Details and method: `bench/job-recovery.ts`; raw figures: `job-recovery.json`.',
     MARK_END,
   ].join('\n');
