@@ -7,6 +7,7 @@ import * as azuriteDurableWrites from './azurite-durable-writes.js';
 import * as clusterProvisioning from './cluster-provisioning.js';
 import * as computeBoot from './compute-boot.js';
 import * as durableHelloSequence from './durable-hello-sequence.js';
+import * as jobRecovery from './job-recovery.js';
 import * as jobsThroughput from './jobs-throughput.js';
 import * as schedulingPass from './scheduling-pass.js';
 
@@ -24,6 +25,7 @@ const BENCHMARKS: Array<{
   { name: 'agent-command-latency', ...agentCommandLatency },
   { name: 'cluster-provisioning', ...clusterProvisioning },
   { name: 'jobs-throughput', ...jobsThroughput },
+  { name: 'job-recovery', ...jobRecovery },
 ];
 
 for (const bench of BENCHMARKS) {

@@ -38,10 +38,15 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   // after an outage) are passed on too: the first to arrive ends the task, the others are ignored.
   const exits = event.kind === 'taskExited' ? [event] : 'exits' in event ? (event.exits ?? []) : [];
   await Promise.all(exits.map((exit) => reportExit(client, event.node, exit)));
-  // A node that became idle can take a queued job: its cluster's scheduler runs a pass.
+  // A node that became idle can take a queued job, and one that registered a new boot lost whatever a job ran on
+  // it before (the pass tells that job at once): its cluster's scheduler runs a pass.
   if (
     result.outcome === 'applied' &&
-    result.node.state === 'idle' &&
+    (result.node.state === 'idle' ||
+      (event.kind === 'stopping' && result.node.stoppingSince !== undefined) ||
+      (event.kind === 'registered' &&
+        result.node.state === 'preparing' &&
+        (result.node.pastBootIds?.length ?? 0) > 0)) &&
     event.node.scaleSetName.startsWith(CLUSTER_SCALE_SET_PREFIX)
   ) {
     await durableJobSignals(client, base).scheduleChanged(event.node.resourceId);

@@ -37,6 +37,8 @@ class RunningService {
   readonly output: string[] = [];
   private readonly log: WriteStream;
   private stopping = false;
+  /** Set while the service is down on purpose (killed by `kill`, waiting for `restart`): no automatic restart. */
+  held = false;
   private restarts: number[] = [];
 
   constructor(
@@ -65,8 +67,18 @@ class RunningService {
     child.stderr?.on('data', capture);
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (!this.stopping) this.onUnexpectedExit(this, code, signal);
+      if (!this.stopping && !this.held) this.onUnexpectedExit(this, code, signal);
     });
+  }
+
+  /** SIGKILL, as an operator's `kill -9` or a crash would; resolves once the process is gone. */
+  async kill(): Promise<void> {
+    this.held = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
   }
 
   get alive(): boolean {
@@ -152,6 +164,11 @@ export class Supervisor {
     const service = new RunningService(spec, this.logDir, (s, code, signal) => this.handleExit(s, code, signal));
     this.services.set(spec.name, service);
     service.spawn();
+    await this.untilReady(service);
+  }
+
+  private async untilReady(service: RunningService): Promise<void> {
+    const { spec } = service;
     const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000);
     while (!this.stopped) {
       if (!service.alive) {
@@ -188,6 +205,26 @@ export class Supervisor {
   /** The recent output of every service, for a failing test or a start that went wrong. */
   outputs(): Record<string, string> {
     return Object.fromEntries([...this.services].map(([name, s]) => [name, s.tail(OUTPUT_LINES_KEPT)]));
+  }
+
+  /**
+   * Kills one service with SIGKILL (no grace, no shutdown code: a crash) and keeps it down until `restart`. Its
+   * data stays. Tests use it to crash one part of the stack at a chosen moment.
+   */
+  async kill(name: string): Promise<void> {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`no service ${name} in this stack`);
+    await service.kill();
+  }
+
+  /** Starts a service that `kill` stopped, on the same data and ports; resolves when it is ready again. */
+  async restart(name: string): Promise<void> {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`no service ${name} in this stack`);
+    if (service.alive) throw new Error(`${name} is running; kill it first`);
+    service.held = false;
+    service.spawn();
+    await this.untilReady(service);
   }
 
   pid(name: string): number | undefined {

@@ -37,7 +37,7 @@ function registeredNode(
 ): NodeRecord {
   const { node: ref } = event;
   const newBoot = current?.bootId !== ref.bootId;
-  const base: NodeRecord = current ?? {
+  const base: NodeRecord = (current && (newBoot ? withoutStopping(current) : current)) ?? {
     scaleSetName: ref.scaleSetName,
     instanceId: ref.instanceId,
     resourceId: ref.resourceId,
@@ -76,6 +76,12 @@ function registeredNode(
   return registered;
 }
 
+/** A new boot is not stopping: whatever the previous boot's agent said about itself is over. */
+function withoutStopping(node: NodeRecord): NodeRecord {
+  const { stoppingSince: _stopping, ...rest } = node;
+  return rest;
+}
+
 function nextNodeState(current: NodeRecord, event: AgentEvent, now: string): NodeRecord | undefined {
   const seen = { ...current, lastSeq: event.seq };
   switch (event.kind) {
@@ -87,10 +93,12 @@ function nextNodeState(current: NodeRecord, event: AgentEvent, now: string): Nod
       return withNodeState(seen, 'unusable', now, { error: event.error, unusableReason: 'setupFailed' });
     case 'stopping':
       // Evicted or deallocated under us: the node is lost (replaced). A deletion we asked for is leaving.
-      // A graceful shutdown (the local stack stopping) or a restart keeps the node: its next boot registers.
+      // A graceful shutdown (the local stack stopping, or the compute emulator gone) or a restart keeps the node:
+      // its next boot registers.
       if (event.reason === 'deallocated') return withNodeState(seen, 'unusable', now, { unusableReason: 'lost' });
       if (event.reason === 'deleted') return withNodeState(seen, 'leaving', now);
-      return seen;
+      // Its tasks were stopped with it: the scheduler gives a job held here up as lost, not failed.
+      return { ...seen, stoppingSince: now };
     case 'taskStarted':
     case 'taskExited':
       // Tasks are the job lifecycles' (the jobs issue); the node record only records that the event was seen.

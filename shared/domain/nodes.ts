@@ -48,6 +48,11 @@ export interface NodeRecord {
   error?: BatchAiError;
   /** When the node last became idle: autoscale removes only nodes idle longer than the grace period. */
   idleSince?: string;
+  /**
+   * When this boot's agent said it was stopping (a graceful shutdown or restart keeps the node): whatever ran on it
+   * is gone, and it takes no job until its next boot registers (which clears this).
+   */
+  stoppingSince?: string;
 }
 
 export function countNodeStates(nodes: readonly Pick<NodeRecord, 'state'>[]): NodeStateCounts {

@@ -1,6 +1,6 @@
 import { nodeIdOf, scaleSetNameFor } from '../domain/agent-protocol.js';
 import type { ClusterRecord } from '../domain/cluster-view.js';
-import { withNodeState } from '../domain/nodes.js';
+import { type NodeRecord, withNodeState } from '../domain/nodes.js';
 import { parseBatchAiResourceIdOf } from '../domain/resource-id.js';
 import { type Allocation, type SchedulerNode, schedulePass } from '../domain/scheduling.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
@@ -32,8 +32,8 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
   const byId = new Map(records.map((n) => [nodeIdOf(n.scaleSetName, n.instanceId), n]));
   const nodes: SchedulerNode[] = records.map((n) => ({
     nodeId: nodeIdOf(n.scaleSetName, n.instanceId),
-    // Only a registered node (one we can seal secrets for) is schedulable.
-    state: n.state === 'idle' && !(n.bootId && n.publicKey) ? 'preparing' : n.state,
+    // Only a registered node (one we can seal secrets for) whose agent is not stopping is schedulable.
+    state: n.state === 'idle' && (!(n.bootId && n.publicKey) || n.stoppingSince) ? 'preparing' : n.state,
   }));
   const { doc, result: started } = await deps.schedules.update(clusterId, (current) => {
     const pass = schedulePass(current, nodes, now);
@@ -78,7 +78,7 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
 
 function lostNodes(
   a: Allocation,
-  byId: Map<string, { state: string; unusableReason?: string; lostBecause?: string }>,
+  byId: Map<string, Pick<NodeRecord, 'state' | 'stateSince' | 'stoppingSince' | 'unusableReason' | 'lostBecause'>>,
 ): NodeLostEvent[] {
   for (const nodeId of a.nodeIds) {
     const node = byId.get(nodeId);
@@ -90,6 +90,17 @@ function lostNodes(
           ? { causePending: true as const }
           : {};
       return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: `the node is ${node.state}`, ...cause }];
+    }
+    // A held node is marked running by the pass that allocates it and idle only after its release, so one that
+    // became idle since the allocation rebooted under the job (a new boot registered and was set up again, e.g.
+    // every VM restarted with the compute service): the job's processes died with the old boot.
+    if (node.state === 'idle' && Date.parse(node.stateSince) > Date.parse(a.startedAt)) {
+      return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node restarted under the job' }];
+    }
+    // Its agent stopped (and stopped the job's processes with it), e.g. the compute emulator went away: waiting for
+    // the next boot to register can take longer than the job's grace for a task killed by a signal.
+    if (node.stoppingSince) {
+      return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: "the node's agent stopped" }];
     }
   }
   return [];

@@ -92,4 +92,8 @@ test('stopping: deallocated means lost (replaced), deleted means leaving, a grac
   const kept = apply(idle, event('stopping', 'b1', 2, { reason: 'shutdown' })).next!;
   assert.equal(kept.state, 'idle');
   assert.equal(kept.lastSeq, 2);
+  // …but is marked stopping (no job may be held or given there) until its next boot registers.
+  assert.equal(kept.stoppingSince, NOW);
+  assert.equal(apply(kept, registered('b1', 3, 'succeeded')).next!.stoppingSince, NOW, 'a re-report of the same boot');
+  assert.equal(apply(kept, registered('b2', 0)).next!.stoppingSince, undefined, 'a new boot');
 });
