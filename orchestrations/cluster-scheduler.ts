@@ -49,12 +49,16 @@ export const clusterScheduler: OrchestrationHandler = function* (context: Orches
       // Retries exhausted (Cosmos down for a while): the next signal tries again.
     }
     if (gone) {
-      const closed = (yield context.df.callActivityWithRetry(SCHEDULER_ACTIVITIES.closeClusterSchedule, passRetry, {
-        clusterId: input.clusterId,
-        uid,
-      })) as CloseScheduleResult;
-      context.df.setCustomStatus({ pass, closed });
-      if (closed.closed) return { clusterId: input.clusterId, outcome: 'clusterDeleted', ...closed };
+      try {
+        const closed = (yield context.df.callActivityWithRetry(SCHEDULER_ACTIVITIES.closeClusterSchedule, passRetry, {
+          clusterId: input.clusterId,
+          uid,
+        })) as CloseScheduleResult;
+        context.df.setCustomStatus({ pass, closed });
+        if (closed.closed) return { clusterId: input.clusterId, outcome: 'clusterDeleted', ...closed };
+      } catch {
+        // Retries exhausted: the next signal (the cluster's deletion goes on sending them) tries again.
+      }
     }
     yield context.df.waitForExternalEvent(SCHEDULE_CHANGED_EVENT);
   }
