@@ -57,7 +57,7 @@ export const clusterScheduler: OrchestrationHandler = function* (context: Orches
         context.df.setCustomStatus({ pass, closed });
         if (closed.closed) return { clusterId: input.clusterId, outcome: 'clusterDeleted', ...closed };
       } catch {
-        // Retries exhausted: the next signal (the cluster's deletion goes on sending them) tries again.
+        // Retries exhausted: the next signal tries again.
       }
     }
     yield context.df.waitForExternalEvent(SCHEDULE_CHANGED_EVENT);
