@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { CONTAINERS } from '../../../shared/cosmos/containers.js';
 import { CosmosNodeStore } from '../../../shared/cosmos/cosmos-node-store.js';
 import { CosmosScheduleStore, SCHEDULES_CONTAINER } from '../../../shared/cosmos/cosmos-schedule-store.js';
+import { RENDEZVOUS_PORTS_PER_NODE } from '../../../shared/domain/launch-plans/types.js';
 import { splitNodeId } from '../../../shared/jobs/job-records.js';
 import { cosmosClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -174,6 +175,18 @@ test(
       );
       const released = marked.index;
       const kept = 1 - released;
+      // Both nodes share 127.0.0.1: each was given its own block of rendezvous ports when its job was launched.
+      const ports = await Promise.all(
+        nodeIds.map(async (id) => {
+          const { scaleSetName, instanceId } = splitNodeId(id);
+          return (await nodes.get(scaleSetName, instanceId))?.rendezvousPort;
+        }),
+      );
+      assert.ok(
+        ports.every((p) => p !== undefined && p >= 20_000 && p < 52_000),
+        JSON.stringify(ports),
+      );
+      assert.ok(Math.abs(ports[0]! - ports[1]!) >= RENDEZVOUS_PORTS_PER_NODE, JSON.stringify(ports));
       const cluster = await getCluster(c.api, c.clusterPath);
       assert.equal(cluster.properties.currentNodeCount, 2);
       assert.equal(cluster.properties.allocationState, 'resizing');
