@@ -180,7 +180,7 @@ export async function computeDeps(client: DurableClient): Promise<ComputeDeps> {
   const signals = durableJobSignals(client, base);
   return {
     ...compute,
-    releaseNodes: (request) => releaseClusterNodes({ schedules: jobs.schedules, signals }, request),
+    releaseNodes: (request) => releaseClusterNodes({ schedules: jobs.schedules, nodes: jobs.nodes, signals }, request),
     nodesLeaving: ({ resourceId }) => signals.scheduleChanged(resourceId),
   };
 }

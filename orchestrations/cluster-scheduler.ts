@@ -1,6 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import type { ActivityHandler, OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import * as df from 'durable-functions';
+import { type CloseScheduleResult, closeClusterSchedule } from '../shared/jobs/close-cluster-schedule.js';
 import type { JobRunDeps } from '../shared/jobs/job-run-deps.js';
 import { type SchedulePassResult, scheduleCluster } from '../shared/jobs/schedule-cluster.js';
 
@@ -9,10 +10,15 @@ import { type SchedulePassResult, scheduleCluster } from '../shared/jobs/schedul
 // idle or lost, a resize) — each raises `scheduleChanged` — and then runs one pass. Passes are serial, so they
 // never race each other on the document; a pass re-reads everything, and one with nothing to do writes nothing.
 // If-Match on the document stays the safety net (other writers: enqueue, release and requeue of single jobs).
+// A pass that finds the cluster deleted (or being deleted) closes the schedule — every job left in it fails with
+// ClusterNotFound — and the orchestration ends instead of waiting for signals that would never matter again.
 
 export const CLUSTER_SCHEDULER = 'clusterScheduler';
 export const SCHEDULE_CHANGED_EVENT = 'scheduleChanged';
-export const SCHEDULER_ACTIVITIES = { scheduleCluster: 'scheduleCluster' } as const;
+export const SCHEDULER_ACTIVITIES = {
+  scheduleCluster: 'scheduleCluster',
+  closeClusterSchedule: 'closeClusterSchedule',
+} as const;
 
 export const schedulerInstanceId = (clusterUid: string): string => `scheduler-${clusterUid}`;
 
@@ -28,7 +34,9 @@ passRetry.maxRetryIntervalInMilliseconds = 10_000;
 
 export const clusterScheduler: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput() as ClusterSchedulerInput;
+  const uid = context.df.instanceId.replace(/^scheduler-/, '');
   for (let pass = 0; pass < PASSES_PER_GENERATION; pass++) {
+    let gone = false;
     try {
       const result = (yield context.df.callActivityWithRetry(
         SCHEDULER_ACTIVITIES.scheduleCluster,
@@ -36,8 +44,21 @@ export const clusterScheduler: OrchestrationHandler = function* (context: Orches
         input.clusterId,
       )) as SchedulePassResult;
       context.df.setCustomStatus({ pass, ...result });
+      gone = result.gone === true;
     } catch {
       // Retries exhausted (Cosmos down for a while): the next signal tries again.
+    }
+    if (gone) {
+      try {
+        const closed = (yield context.df.callActivityWithRetry(SCHEDULER_ACTIVITIES.closeClusterSchedule, passRetry, {
+          clusterId: input.clusterId,
+          uid,
+        })) as CloseScheduleResult;
+        context.df.setCustomStatus({ pass, closed });
+        if (closed.closed) return { clusterId: input.clusterId, outcome: 'clusterDeleted', ...closed };
+      } catch {
+        // Retries exhausted: the next signal tries again.
+      }
     }
     yield context.df.waitForExternalEvent(SCHEDULE_CHANGED_EVENT);
   }
@@ -51,6 +72,8 @@ export function createSchedulerActivities(
   return {
     scheduleCluster: async (input: unknown, context: InvocationContext) =>
       scheduleCluster(await deps(context), input as string),
+    closeClusterSchedule: async (input: unknown, context: InvocationContext) =>
+      closeClusterSchedule(await deps(context), input as { clusterId: string; uid: string }),
   };
 }
 

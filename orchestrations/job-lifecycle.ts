@@ -276,7 +276,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       yield finish({
         outcome: 'failed',
         errors: [
-          {
+          ending.event.error ?? {
             code: 'NodesReleased',
             message: 'The cluster was resized down and terminated the job (nodeDeallocationOption terminate).',
           },

@@ -177,6 +177,8 @@ export async function reconcileCompute(deps: ComputeDeps, input: ComputeLifecycl
     target: plan.target,
     nodes,
     scaleSetName,
+    // Nodes still running jobs the resize released: nothing to do until they are given back, yet still resizing.
+    releasing: plan.releaseRunning.length > 0,
   });
   return { gone: false, steady, acted, ...(plan.nextCheckAt ? { nextCheckAt: plan.nextCheckAt } : {}) };
 }
@@ -339,6 +341,7 @@ async function writeStatus(
     target: number;
     nodes: readonly StoredNode[];
     scaleSetName: string;
+    releasing: boolean;
   },
 ): Promise<void> {
   const now = deps.now().toISOString();
@@ -368,7 +371,7 @@ async function writeStatus(
     else if (record['resizeFailedTarget'] !== s.target) delete next['resizeFailedTarget'];
 
     if (s.input.kind === 'cluster') {
-      const allocationState = s.steady ? 'steady' : 'resizing';
+      const allocationState = s.steady && !s.releasing ? 'steady' : 'resizing';
       if (record['allocationState'] !== allocationState) {
         next['allocationState'] = allocationState;
         next['allocationStateTransitionTime'] = now;

@@ -1,5 +1,6 @@
 import type { Container, ItemDefinition } from '@azure/cosmos';
 import type { NodeRecord } from '../domain/nodes.js';
+import { emptyBlockTable, type RendezvousBlockTable } from '../domain/rendezvous-blocks.js';
 import type { NodeStore, StoredNode } from '../stores/node-store.js';
 import { conflictBackoff, MAX_CONFLICT_ATTEMPTS } from './conflict-backoff.js';
 
@@ -7,11 +8,16 @@ interface NodeDocument extends ItemDefinition {
   id: string;
   /** The scale set name: one partition per cluster or file server. */
   pk: string;
-  kind: 'node' | 'heartbeat';
+  kind: 'node' | 'heartbeat' | 'rendezvousBlocks';
   node?: NodeRecord;
   lastSeen?: string;
   bootId?: string;
+  blocks?: RendezvousBlockTable;
 }
+
+// The rendezvous-block table lives in a partition of its own: scale-set names never contain `_`.
+const BLOCKS_PK = '_rendezvous';
+const BLOCKS_ID = 'rendezvous-blocks';
 
 const nodeDocId = (instanceId: string) => `node|${instanceId}`;
 // One heartbeat document per boot: a late heartbeat of a boot that was replaced (restart, service healing) writes
@@ -106,6 +112,36 @@ export class CosmosNodeStore implements NodeStore {
         }
       }),
     );
+  }
+
+  async readRendezvousBlocks(): Promise<RendezvousBlockTable> {
+    const { resource } = await this.container.item(BLOCKS_ID, BLOCKS_PK).read<NodeDocument>();
+    return resource?.blocks ?? emptyBlockTable();
+  }
+
+  async updateRendezvousBlocks<R>(
+    change: (current: RendezvousBlockTable) => { table?: RendezvousBlockTable; result: R },
+  ): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      const { resource: current } = await this.container.item(BLOCKS_ID, BLOCKS_PK).read<NodeDocument>();
+      const { table, result } = change(current?.blocks ?? emptyBlockTable());
+      if (!table) return result;
+      const doc: NodeDocument = { id: BLOCKS_ID, pk: BLOCKS_PK, kind: 'rendezvousBlocks', blocks: table };
+      try {
+        if (current) {
+          await this.container.item(BLOCKS_ID, BLOCKS_PK).replace(doc, {
+            accessCondition: { type: 'IfMatch', condition: current._etag as string },
+          });
+        } else {
+          await this.container.items.create(doc);
+        }
+        return result;
+      } catch (err) {
+        const status = statusOf(err);
+        if ((status !== 412 && status !== 409 && status !== 404) || attempt >= MAX_CONFLICT_ATTEMPTS) throw err;
+        await conflictBackoff(attempt);
+      }
+    }
   }
 
   async touch(scaleSetName: string, instanceId: string, at: string, bootId?: string): Promise<void> {

@@ -53,6 +53,16 @@ export interface NodeRecord {
    * is gone, and it takes no job until its next boot registers (which clears this).
    */
   stoppingSince?: string;
+  /**
+   * The cluster wants this running node gone (a resize down, nodeDeallocationOption): when its job gives it back it
+   * becomes `leaving`, never `idle`, so no other job is scheduled on it. Holds only while the node is running.
+   */
+  releaseRequested?: true;
+  /**
+   * First of the node's block of rendezvous ports, for nodes that share an address (locally, 127.0.0.1): allocated
+   * once per node from the deployment-wide block table, so no two live nodes ever hold the same block (decision 0063).
+   */
+  rendezvousPort?: number;
 }
 
 export function countNodeStates(nodes: readonly Pick<NodeRecord, 'state'>[]): NodeStateCounts {
@@ -75,12 +85,13 @@ export function withNodeState(
   extra: { error?: BatchAiError; unusableReason?: UnusableReason; lostBecause?: string } = {},
 ): NodeRecord {
   if (node.state === state && extra.error === undefined) return node;
-  const { error: _e, unusableReason: _u, idleSince: _i, lostBecause: _l, ...rest } = node;
+  const { error: _e, unusableReason: _u, idleSince: _i, lostBecause: _l, releaseRequested, ...rest } = node;
   return {
     ...rest,
     state,
     stateSince: now,
     ...(state === 'idle' ? { idleSince: now } : {}),
+    ...(state === 'running' && releaseRequested ? { releaseRequested } : {}),
     ...(state === 'unusable' ? { unusableReason: extra.unusableReason ?? 'lost' } : {}),
     ...(extra.error ? { error: extra.error } : {}),
     ...(state === 'unusable' && extra.lostBecause ? { lostBecause: extra.lostBecause } : {}),

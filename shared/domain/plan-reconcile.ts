@@ -50,7 +50,10 @@ export interface ReconcilePlan {
   steady: boolean;
   /** When to look again even if nothing happens (an idle node's grace period ends). */
   nextCheckAt?: string;
-  /** Surplus nodes that run jobs: to be released through their jobs' lifecycles (nodeDeallocationOption). */
+  /**
+   * Surplus nodes that run jobs: to be released through their jobs' lifecycles (nodeDeallocationOption). While
+   * there are any the cluster is still resizing, though nothing is left to do until those jobs give the nodes back.
+   */
   releaseRunning: string[];
 }
 
@@ -98,6 +101,9 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
   // Lost: the VM is gone (evicted, crashed, failed) or its node was declared lost. Deleted and replaced.
   const lost: string[] = [];
   const kept: NodeRecord[] = [];
+  // Leaving: given back by a job for removal (a resize released it). It is removed even if the target grew back
+  // meanwhile (a new node replaces it), so a node never stays `leaving`, out of every job's reach, for good.
+  const leaving: string[] = [];
   let nextCheck: number | undefined;
   const now = Date.parse(view.now);
   const checkAt = (due: number) => {
@@ -125,16 +131,20 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
       if (node) plan.deleteNodes.push(instance.instanceId);
       continue;
     }
+    if (node?.state === 'leaving') {
+      leaving.push(instance.instanceId);
+      continue;
+    }
     kept.push(node ?? preparingPlaceholder(instance.instanceId));
   }
 
-  // Surplus: remove what the rules allow, cheapest first (broken, then booting, then the longest idle).
+  // Surplus: remove what the rules allow, cheapest first (broken, then booting, then the longest idle, then running).
   const surplus = kept.length - plan.target;
-  const victims: string[] = [];
+  const victims: string[] = [...leaving];
   if (surplus > 0) {
     const autoscale = view.scale.autoScale !== undefined;
     const rank = (n: NodeRecord) =>
-      n.state === 'unusable' ? 0 : n.state === 'leaving' ? 1 : n.state === 'preparing' ? 2 : n.state === 'idle' ? 3 : 4;
+      n.state === 'unusable' ? 0 : n.state === 'preparing' ? 1 : n.state === 'idle' ? 2 : 3;
     const candidates = [...kept].sort(
       (a, b) =>
         rank(a) - rank(b) ||
@@ -143,7 +153,7 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
     );
     for (const node of candidates) {
       // A running node asked to be released counts towards the surplus: releasing more would shrink below target.
-      if (victims.length + plan.releaseRunning.length >= surplus) break;
+      if (victims.length - leaving.length + plan.releaseRunning.length >= surplus) break;
       if (node.state === 'running') {
         plan.releaseRunning.push(node.instanceId);
         continue;
@@ -162,7 +172,7 @@ export function planReconcile(view: ReconcileView): ReconcilePlan {
 
   plan.deleteInstances = [...lost, ...victims];
   plan.deleteNodes = [...new Set([...plan.deleteNodes, ...victims])];
-  const remaining = kept.length - victims.length;
+  const remaining = kept.length + leaving.length - victims.length;
   let wanted = Math.max(plan.target, remaining);
   // A scale-out that failed for quota is not retried until the target changes.
   if (wanted > remaining && wanted === view.failedTarget) wanted = remaining;

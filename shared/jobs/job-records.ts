@@ -63,20 +63,27 @@ export { nodeIdOf };
 
 /**
  * Nodes given back: those still marked running become idle (a lost node keeps its state), or `leaving` when the
- * cluster released them to remove them (so no pass hands them out again before the cluster deletes them).
+ * cluster released them to remove them (so no pass hands them out again before the cluster deletes them): asked
+ * by the caller, or asked of the node earlier (`releaseRequested`: a resize waiting for its job to complete). The
+ * cluster's lifecycle is told about nodes that became `leaving`, so it deletes them now.
  */
 export async function markNodesIdle(
-  deps: Pick<JobRunDeps, 'nodes' | 'now'>,
+  deps: Pick<JobRunDeps, 'nodes' | 'now' | 'signals'>,
   nodeIds: readonly string[],
   state: 'idle' | 'leaving' = 'idle',
 ) {
   const now = deps.now().toISOString();
+  const leaving = new Set<string>();
   await Promise.all(
-    nodeIds.map((nodeId) => {
+    nodeIds.map(async (nodeId) => {
       const { scaleSetName, instanceId } = splitNodeId(nodeId);
-      return deps.nodes.update(scaleSetName, instanceId, (current) =>
-        current && current.state === 'running' ? withNodeState(current, state, now) : undefined,
+      const { node, changed } = await deps.nodes.update(scaleSetName, instanceId, (current) =>
+        current && current.state === 'running'
+          ? withNodeState(current, current.releaseRequested ? 'leaving' : state, now)
+          : undefined,
       );
+      if (changed && node?.state === 'leaving' && state === 'idle') leaving.add(node.resourceId);
     }),
   );
+  for (const clusterId of leaving) await deps.signals.clusterChanged(clusterId, 'released nodes are free');
 }

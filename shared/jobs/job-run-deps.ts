@@ -82,4 +82,6 @@ export interface ReleaseNodesEvent {
   jobId: string;
   attempt: number;
   option: 'requeue' | 'terminate' | 'waitforjobcompletion';
+  /** Why, when it is not a resize (the cluster was deleted): the error the job ends with under `terminate`. */
+  error?: { code: string; message: string };
 }

@@ -6,7 +6,6 @@ import {
   type LaunchPlan,
   type PlannedTask,
   planLaunch,
-  RENDEZVOUS_PORTS_PER_NODE,
   runTaskCommand,
 } from '../domain/launch-plans/index.js';
 import type { NodeRecord } from '../domain/nodes.js';
@@ -15,6 +14,7 @@ import type { BatchAiError } from '../domain/resource-states.js';
 import { queuedJobFrom } from '../domain/scheduling.js';
 import { resolveMounts, SetupResolutionError } from '../nodes/resolve-node-setup.js';
 import { sealForNode } from '../secrets/seal-for-node.js';
+import { assignRendezvousPorts, RendezvousBlocksExhausted } from './assign-rendezvous-ports.js';
 import { isFinal, jobIdOf, type RunningJobRecord, readJob, splitNodeId } from './job-records.js';
 import type { JobRunDeps } from './job-run-deps.js';
 
@@ -75,12 +75,21 @@ export async function launchJobAttempt(deps: JobRunDeps, input: LaunchInput): Pr
     }
     records.push(node);
   }
+  let rendezvous: Map<string, number>;
+  try {
+    rendezvous = await localRendezvousPorts(deps, records);
+  } catch (err) {
+    if (err instanceof RendezvousBlocksExhausted) return { ok: false, error: { code: err.code, message: err.message } };
+    throw err;
+  }
   const allocated: AllocatedNode[] = records.map((n) => ({
     nodeId: `${n.scaleSetName}_${n.instanceId}`,
     ipAddress: n.ipAddress!,
     port: n.port ?? 22,
     gpus: n.gpus ?? 0,
-    ...(isLoopback(n.ipAddress!) ? { rendezvousPort: localRendezvousPort(n) } : {}),
+    ...(rendezvous.has(`${n.scaleSetName}_${n.instanceId}`)
+      ? { rendezvousPort: rendezvous.get(`${n.scaleSetName}_${n.instanceId}`)! }
+      : {}),
   }));
   const planned = planLaunch({
     jobId: jobIdOf(input.jobId),
@@ -222,11 +231,13 @@ async function markRunning(deps: JobRunDeps, input: LaunchInput, job: RunningJob
 const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === 'localhost';
 
 /**
- * Locally every node is 127.0.0.1, so each needs its own block of rendezvous ports (decision 0063). The block is
- * derived from the node's own remote-login port, which the compute emulator hands out uniquely per VM: ports
- * 20000 + (port mod 2000) × 16 stay below 52000 and apart for nodes whose login ports differ by less than 2000.
+ * Locally every node is 127.0.0.1, so each needs its own block of rendezvous ports (decision 0063): assigned once
+ * per node from the deployment's block table and kept in its node record. On Azure every node has its own address
+ * and the frameworks' customary ports are used.
  */
-function localRendezvousPort(node: NodeRecord): number {
-  const base = node.port ?? Number(node.instanceId);
-  return 20_000 + (base % 2000) * RENDEZVOUS_PORTS_PER_NODE;
+async function localRendezvousPorts(deps: JobRunDeps, records: readonly NodeRecord[]): Promise<Map<string, number>> {
+  const shared = records.filter((n) => isLoopback(n.ipAddress!));
+  if (shared.length === 0) return new Map();
+  const assigned = await assignRendezvousPorts(deps, shared);
+  return new Map(assigned.map((n) => [`${n.scaleSetName}_${n.instanceId}`, n.rendezvousPort!]));
 }

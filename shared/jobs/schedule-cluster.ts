@@ -15,6 +15,8 @@ export interface SchedulePassResult {
   started: number;
   lost: number;
   queued: number;
+  /** The cluster is gone or being deleted: its scheduler closes the schedule and ends. */
+  gone?: true;
 }
 
 export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Promise<SchedulePassResult> {
@@ -24,8 +26,8 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
   const cluster = stored?.record as unknown as ClusterRecord | undefined;
   const now = deps.now().toISOString();
   if (!cluster?.uid || cluster.provisioningState === 'deleting') {
-    // No nodes will ever come: the queue waits (a job on a deleted cluster is failed by its own lifecycle).
-    return { started: 0, lost: 0, queued: 0 };
+    // No nodes will ever come: the scheduler fails what is left (close-cluster-schedule.ts) and ends.
+    return { started: 0, lost: 0, queued: 0, gone: true };
   }
   const scaleSetName = scaleSetNameFor('cluster', cluster.uid);
   const records = await deps.nodes.list(scaleSetName);

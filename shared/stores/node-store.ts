@@ -1,4 +1,5 @@
 import type { NodeRecord } from '../domain/nodes.js';
+import type { RendezvousBlockTable } from '../domain/rendezvous-blocks.js';
 
 // The nodes of clusters and file servers: one record per node, grouped by scale set, so the agents of one
 // cluster never contend on one document. Heartbeats are kept apart from the record (a blind upsert of a tiny
@@ -28,4 +29,13 @@ export interface NodeStore {
    * count in `lastSeen`, so a late heartbeat of a replaced boot cannot keep a silent node alive.
    */
   touch(scaleSetName: string, instanceId: string, at: string, bootId?: string): Promise<void>;
+  /** The deployment's one table of rendezvous-port blocks (decision 0063); empty if never written. */
+  readRendezvousBlocks(): Promise<RendezvousBlockTable>;
+  /**
+   * Read-modify-write of that table with If-Match, retried on conflict: `change` returns the new table (or
+   * undefined to write nothing) and a result, from the attempt that was written.
+   */
+  updateRendezvousBlocks<R>(
+    change: (current: RendezvousBlockTable) => { table?: RendezvousBlockTable; result: R },
+  ): Promise<R>;
 }

@@ -185,6 +185,22 @@ test('instances without a node record are recorded as preparing', () => {
   assert.equal(plan.capacity, undefined);
 });
 
+test('a leaving node (given back by a released job) is always removed, and replaced when the target needs it', () => {
+  // Shrink 2 → 1: one running node released; once its job gives it back as leaving, it is the one removed.
+  const released = planReconcile(view({ scale: manual(1), nodes: [node('0', 'running'), node('1', 'leaving')] }));
+  assert.deepEqual(released.deleteInstances, ['1']);
+  assert.deepEqual(released.releaseRunning, []);
+  assert.equal(released.capacity, undefined);
+  // The target grew back to 2 meanwhile: the leaving node still goes (no job would ever get it), and a new one comes.
+  const regrown = planReconcile(view({ scale: manual(2), nodes: [node('0', 'running'), node('1', 'leaving')] }));
+  assert.deepEqual(regrown.deleteInstances, ['1']);
+  assert.equal(regrown.capacity, 2);
+  // Two running nodes, target 1: exactly one is released; the other keeps its job.
+  const both = planReconcile(view({ scale: manual(1), nodes: [node('0', 'running'), node('1', 'running')] }));
+  assert.equal(both.releaseRunning.length, 1);
+  assert.deepEqual(both.deleteInstances, []);
+});
+
 test('properties: the plan never deletes a running node, never goes below the target, and settles', () => {
   const states: NodeState[] = ['preparing', 'idle', 'running', 'unusable', 'leaving'];
   fc.assert(
