@@ -6,6 +6,13 @@
 import type { InvocationResult, RpcTypedData } from '../functions-host/contracts.js';
 import type { RetryEvent } from './episode-intake.js';
 import {
+  cloneLedger,
+  emptyLedger,
+  recordRaisedEvents,
+  recordWaits,
+  unconsumedEvents,
+} from './external-event-ledger.js';
+import {
   ActionType,
   EventType,
   flattenAction,
@@ -51,11 +58,17 @@ export interface EngineOutcome {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function freshRuntime(): InstanceRuntime {
-  return { started: false, nextSeq: 0, actionsProcessed: 0, pending: {} };
+  return { started: false, nextSeq: 0, actionsProcessed: 0, pending: {}, events: emptyLedger() };
 }
 
 export function cloneRuntime(r: InstanceRuntime): InstanceRuntime {
-  return { started: r.started, nextSeq: r.nextSeq, actionsProcessed: r.actionsProcessed, pending: { ...r.pending } };
+  return {
+    started: r.started,
+    nextSeq: r.nextSeq,
+    actionsProcessed: r.actionsProcessed,
+    pending: { ...r.pending },
+    ...(r.events ? { events: cloneLedger(r.events) } : {}),
+  };
 }
 
 /** An empty plan over a working copy of the instance's row. */
@@ -150,6 +163,10 @@ export function planFromEngine(plan: EpisodePlan, ctx: PlanContext, ep: EngineEp
   const all = (state?.actions ?? []).flat();
   const fresh = all.slice(runtime.actionsProcessed);
   runtime.actionsProcessed = all.length;
+  if (runtime.events) {
+    recordRaisedEvents(runtime.events, ep.newEvents);
+    recordWaits(runtime.events, fresh);
+  }
   const scheduled: HistoryEvent[] = [];
   let continueAsNew: WireAction | undefined;
   if (failure === undefined) {
@@ -408,21 +425,7 @@ function planContinueAsNew(
   const raised = [...(JSON.parse(`[${ep.historyChunks.join(',')}]`) as HistoryEvent[]), ...ep.newEvents].filter(
     (e) => e.EventType === EventType.EventRaised,
   );
-  const waits = new Map<string, number>();
-  for (const top of allActions) {
-    for (const a of flattenAction(top)) {
-      if (a.actionType === ActionType.WaitForExternalEvent && a.externalEventName) {
-        waits.set(a.externalEventName, (waits.get(a.externalEventName) ?? 0) + 1);
-      }
-    }
-  }
-  const carried: HistoryEvent[] = [];
-  for (const e of raised) {
-    const name = e.Name ?? '';
-    const w = waits.get(name) ?? 0;
-    if (w > 0) waits.set(name, w - 1);
-    else carried.push(e);
-  }
+  const carried = row.runtime.events ? unconsumedEvents(row.runtime.events, raised) : unwaited(raised, allActions);
   const input = processedInputToJson(action.input);
   row.status = 'ContinuedAsNew';
   row.executionId = ctx.newExecutionId();
@@ -444,4 +447,24 @@ function planContinueAsNew(
       event: makeEvent(EventType.EventRaised, e.Timestamp, { Name: e.Name ?? '', Input: e.Input ?? null }),
     });
   }
+}
+
+/** Rows written before the event ledger existed: events beyond the number of waits ever put out are carried. */
+function unwaited(raised: HistoryEvent[], allActions: WireAction[]): HistoryEvent[] {
+  const waits = new Map<string, number>();
+  for (const top of allActions) {
+    for (const a of flattenAction(top)) {
+      if (a.actionType === ActionType.WaitForExternalEvent && a.externalEventName) {
+        waits.set(a.externalEventName, (waits.get(a.externalEventName) ?? 0) + 1);
+      }
+    }
+  }
+  const carried: HistoryEvent[] = [];
+  for (const e of raised) {
+    const name = e.Name ?? '';
+    const w = waits.get(name) ?? 0;
+    if (w > 0) waits.set(name, w - 1);
+    else carried.push(e);
+  }
+  return carried;
 }

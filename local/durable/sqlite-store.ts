@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { EventLedger } from './external-event-ledger.js';
 import type { HistoryEvent, WireRetryOptions } from './history.js';
 
 /** Thrown by a batch unit BEFORE its first write to refuse the work (e.g. it became stale). */
@@ -59,6 +60,8 @@ export interface InstanceRuntime {
   nextSeq: number;
   actionsProcessed: number;
   pending: Record<string, PendingTask>;
+  /** Raised events not yet consumed (carried over by continueAsNew). Absent in rows written before it existed. */
+  events?: EventLedger;
 }
 
 export interface InstanceRow {

@@ -224,3 +224,60 @@ test("the engine's answer: a returned state, a thrown one, or nothing usable", (
   const thrown = new Error('false\n\n$OutOfProcData$:{"isDone":false,"actions":[[]],"error":"bad input"}');
   assert.equal(readEngineOutcome({ ok: false, error: thrown }).failure, 'bad input');
 });
+
+test('continueAsNew carries an event raised just before it even when Task.any put its wait out twice (durable-js#574)', () => {
+  // A job's queued phase: Task.any([allocated, terminate, back-off timer]); the timer wins, an activity runs, and
+  // the next Task.any puts the same two open waits out again. `allocated` comes and is taken; the attempt ends and,
+  // just before the generation continues as new, the next attempt's `allocated` is raised. It must be carried.
+  const wait = (name: string) => ({ actionType: ActionType.WaitForExternalEvent, externalEventName: name });
+  const any = (...compoundActions: object[]) => ({ actionType: ActionType.WhenAny, compoundActions });
+  const timer = { actionType: ActionType.CreateTimer, fireAt: ts, isCanceled: false };
+  const episodes = [
+    { actions: [[any(wait('allocated'), wait('terminate'), timer)]], events: [] as string[] },
+    {
+      actions: [[any(wait('allocated'), wait('terminate'), timer)], [{ actionType: ActionType.CallActivity }]],
+      events: [],
+    },
+    {
+      actions: [
+        [any(wait('allocated'), wait('terminate'), timer)],
+        [{ actionType: ActionType.CallActivity }],
+        [any(wait('allocated'), wait('terminate'))],
+      ],
+      events: [],
+    },
+    {
+      actions: [
+        [any(wait('allocated'), wait('terminate'), timer)],
+        [{ actionType: ActionType.CallActivity }],
+        [any(wait('allocated'), wait('terminate'))],
+        [{ actionType: ActionType.ContinueAsNew, input: { attempt: 2 } }],
+      ],
+      events: ['allocated', 'allocated'],
+    },
+  ];
+  let runtime: InstanceRuntime = { ...freshRuntime(), started: true };
+  let p: EpisodePlan | undefined;
+  const history: string[] = [];
+  for (const [i, e] of episodes.entries()) {
+    p = plan(runtime);
+    const newEvents = e.events.map((name, n) => makeEvent(EventType.EventRaised, ts, { Name: name, Input: `${n}` }));
+    planFromEngine(
+      p,
+      ctx,
+      episode(
+        { isDone: i === episodes.length - 1, actions: e.actions as OrchestratorState['actions'] },
+        { historyChunks: [...history], newEvents },
+      ),
+    );
+    history.push(...newEvents.map((ev) => JSON.stringify(ev)));
+    runtime = p.row.runtime;
+  }
+  assert.equal(p!.row.status, 'ContinuedAsNew');
+  const carried = p!.messages.filter((m) => m.event.EventType === EventType.EventRaised);
+  assert.deepEqual(
+    carried.map((m) => [m.event.Name, m.event.Input]),
+    [['allocated', '1']],
+    'the first allocated was taken by the open wait; the second is carried',
+  );
+});
