@@ -113,7 +113,7 @@ export function infrastructureCodeOf(cause: string | undefined): InfrastructureC
 
 export const countsAgainstCap = (code: InfrastructureCode): boolean => !UNCAPPED.has(code);
 
-/** Back-off after the n-th capped failure (n ≥ 1): backoffMs, doubled each time, at most maxBackoffMs. */
+/** The n-th back-off (n ≥ 1; it follows the (n+1)-th capped failure): backoffMs, doubled each time, at most maxBackoffMs. */
 export function backoffMs(n: number, settings: InfrastructureRetrySettings): number {
   const exp = Math.min(Math.max(n - 1, 0), 30);
   return Math.min(settings.maxBackoffMs, settings.backoffMs * 2 ** exp);
@@ -163,10 +163,12 @@ export function decideRecovery(input: {
       },
     };
   }
+  // The first capped failure is retried at once: a single host crash should cost seconds, like a preemption. Only a
+  // repeat (a broken image, a bad host pool) waits, longer each time.
   return {
     action: 'requeue',
     countsAgainstCap: true,
     counts: next,
-    notBefore: input.now + backoffMs(n, input.settings),
+    ...(n > 1 ? { notBefore: input.now + backoffMs(n - 1, input.settings) } : {}),
   };
 }

@@ -16,12 +16,13 @@ import {
 } from './harness.js';
 
 // Retries and caps (docs/failures.md "Retries and caps"): the job's own failures under `x-batchai-retryPolicy`, and
-// infrastructure failures counted by kind. The app's infrastructure cap is 1 here (one host crash or lost node is
-// requeued, the second fails the job) with a 1 s back-off, so every case stays short; preemptions are not capped.
+// infrastructure failures counted by kind. The app's infrastructure cap is 2 here (the first host crash or lost node
+// is requeued at once, the second after a 1 s back-off, the third fails the job), so every case stays short;
+// preemptions are not capped.
 
 let stack: TestStack;
 let c: JobCluster;
-const env = { BATCHAI_INFRA_RETRY_LIMIT: '1', BATCHAI_INFRA_RETRY_BACKOFF_MS: '1000' };
+const env = { BATCHAI_INFRA_RETRY_LIMIT: '2', BATCHAI_INFRA_RETRY_BACKOFF_MS: '1000' };
 
 before(async () => {
   Object.assign(process.env, env);
@@ -186,31 +187,36 @@ t('a malformed retry policy is rejected with the reason', async () => {
   );
 });
 
-t('host crashes beyond the cap (1): requeued once after a back-off, then failed with the reason', async () => {
+t('host crashes beyond the cap (2): requeued at once, then after a back-off, then failed with the reason', async () => {
   const path = c.jobPath('crashes');
   await submitJob(c.api, path, jobBody(c.clusterId, { customToolkitSettings: { commandLine: counting('sleep 600') } }));
   await fault(await runningAttempt(path, 1), 'hostCrash');
   const second = await runningAttempt(path, 2);
-  const requeued = attemptsOf(await getJob(c.api, path));
-  assert.equal(requeued.length, 1, JSON.stringify(requeued));
-  assert.equal(requeued[0]!.kind, 'infrastructure');
-  assert.equal(requeued[0]!.code, 'NodeHostCrashed');
-  assert.equal(requeued[0]!.countsAgainstCap, true);
-  assert.equal(requeued[0]!.outcome, 'requeued');
-  // The back-off: the next attempt could not start before endTime + 1 s.
-  assert.equal(Date.parse(requeued[0]!.retryNotBefore!) - Date.parse(requeued[0]!.endTime), 1000);
-
+  const once = attemptsOf(await getJob(c.api, path));
+  assert.deepEqual(
+    once.map((a) => [a.kind, a.code, a.countsAgainstCap, a.outcome, a.retryNotBefore]),
+    [['infrastructure', 'NodeHostCrashed', true, 'requeued', undefined]],
+    'the first capped failure is retried at once',
+  );
   await fault(second, 'hostCrash');
+  const third = await runningAttempt(path, 3);
+  const twice = attemptsOf(await getJob(c.api, path));
+  assert.equal(twice.length, 2, JSON.stringify(twice));
+  // The back-off: the third attempt could not start before the second's endTime + 1 s.
+  assert.equal(Date.parse(twice[1]!.retryNotBefore!) - Date.parse(twice[1]!.endTime), 1000);
+
+  await fault(third, 'hostCrash');
   const done = await waitForEnd(path);
   assert.equal(done.executionState, 'failed', JSON.stringify(done));
   const error = done.executionInfo?.errors?.[0];
   assert.equal(error?.code, 'InfrastructureFailureLimitReached', JSON.stringify(done));
-  assert.match(error!.message, /2 times .*limit of 1/);
+  assert.match(error!.message, /3 times .*limit of 2/);
   assert.deepEqual(
     attemptsOf(done).map((a) => [a.attempt, a.code, a.countsAgainstCap, a.outcome]),
     [
       [1, 'NodeHostCrashed', true, 'requeued'],
-      [2, 'NodeHostCrashed', true, 'failed'],
+      [2, 'NodeHostCrashed', true, 'requeued'],
+      [3, 'NodeHostCrashed', true, 'failed'],
     ],
     JSON.stringify(attemptsOf(done)),
   );
