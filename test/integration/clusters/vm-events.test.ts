@@ -127,8 +127,13 @@ t(
     await writeFile(share('preempted-release'), '');
     const done = await waitForJob(c.api, path, ['succeeded', 'failed'], 120_000);
     assert.equal(done.executionState, 'succeeded', JSON.stringify(done));
-    const lost = (done['x-batchai-attempts'] ?? []).filter((a) => a.code === 'NodeLost');
-    assert.equal(lost.length, 1, `one lost attempt: ${JSON.stringify(done['x-batchai-attempts'])}`);
+    // One attempt lost, counted as a preemption (the Preempt notice names the cause): never against the cap.
+    const attempts = done['x-batchai-attempts'] ?? [];
+    assert.deepEqual(
+      attempts.map((a) => [a.code, a.countsAgainstCap]),
+      [['NodePreempted', false]],
+      `one preempted attempt: ${JSON.stringify(attempts)}`,
+    );
     await waitFor(
       'the preempted node to be replaced',
       async () => {

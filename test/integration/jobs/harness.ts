@@ -93,7 +93,13 @@ export interface JobView {
     exitCode?: number;
     errors?: Array<{ code: string; message: string; details?: Array<{ name: string; value: string }> }>;
   };
-  'x-batchai-attempts'?: Array<{ attempt: number; kind: string; code: string; message: string }>;
+  'x-batchai-attempts'?: Array<{
+    attempt: number;
+    kind: string;
+    code: string;
+    message: string;
+    countsAgainstCap?: boolean;
+  }>;
 }
 
 export async function getJob(api: BatchAiApi, path: string): Promise<JobView | undefined> {
