@@ -231,10 +231,11 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       ending = got;
       break;
     }
-    // A lost node's processes are gone with it: nothing to wait for there. Its VM may still run them for a while
-    // (a Spot eviction's notice, a VM being deleted), so they are told to stop too (best effort, not waited for),
-    // rather than run on beside the next attempt.
-    if (ending?.kind === 'nodeLost') {
+    // A lost node's processes are usually gone with it: nothing to wait for there. Its VM may still run them for a
+    // while (a VM being deleted), so they are told to stop too (best effort, not waited for). After a Preempt notice
+    // the VM certainly still runs until its shutdown: its tasks are stopped and waited for (bounded) like the
+    // others, so the next attempt never runs beside them.
+    if (ending?.kind === 'nodeLost' && ending.event.cause !== 'Preempt') {
       const lostNodeId = ending.event.nodeId;
       const onLostNode = [...running].filter(([, task]) => task.nodeId === lostNodeId);
       for (const [id] of onLostNode) running.delete(id);

@@ -28,7 +28,7 @@ export function checkpointCommand(steps: number, stepSeconds: number): string {
     // A killed attempt's process may linger as a zombie until something reaps it (an orphan's new parent can be
     // slow to, e.g. PID 1 of a micro-VM): only a process that is not a zombie is still running.
     'P=$(cat $O/running.pid 2>/dev/null)',
-    'if [ -n "$P" ] && grep -q "^State:[[:space:]]*[^Z]" /proc/$P/status 2>/dev/null; then echo "$$ $P" >> $O/overlap; fi',
+    'if [ -n "$P" ] && grep -q "^State:[[:space:]]*[^Z[:space:]]" /proc/$P/status 2>/dev/null; then echo "$$ $P" >> $O/overlap; fi',
     'echo $$ > $O/running.pid',
     'echo "start $$ $(date +%s.%N)" >> $O/attempts.log',
     `for i in $(seq 1 ${steps}); do if [ ! -f $O/step-$i ]; then sleep ${stepSeconds}; echo $i > $O/step-$i; fi; done`,
@@ -71,7 +71,7 @@ export async function checkpointJobProblems(api: BatchAiApi, path: string, job: 
   if (!names.includes('done')) problems.push(`${path}: no done`);
   if (names.includes('overlap')) {
     problems.push(
-      `${path}: two attempts ran at once (new pid, live pid: ${await text('overlap')}; starts: ${await text('attempts.log')})`,
+      `${path}: two attempts ran at once (new pid, live pid: ${await text('overlap')}; starts: ${await text('attempts.log')}; attempts: ${JSON.stringify(job['x-batchai-attempts'] ?? [])})`,
     );
   }
   return problems;
