@@ -3,10 +3,15 @@ import type { BatchAiError } from '../domain/resource-states.js';
 import { release } from '../domain/scheduling.js';
 import { isFinal, jobIdOf, markNodesIdle, type RunningJobRecord } from './job-records.js';
 import type { JobRunDeps } from './job-run-deps.js';
+import { scheduleCluster } from './schedule-cluster.js';
 
 // The end of a job, whatever ended it: the final state with executionInfo in Batch AI's shape (startTime, endTime,
-// exitCode, errors), its nodes given back (schedule released, nodes idle), and its cluster's scheduler woken so
-// the next job starts. A job deleted meanwhile only gets its nodes back. Idempotent.
+// exitCode, errors), its nodes given back (schedule released, nodes idle), and the next job started on them. A job
+// deleted meanwhile only gets its nodes back. Idempotent.
+// The next job is started by a scheduling pass run right here (decision 0090): waking the cluster's scheduler
+// orchestration costs an event, an episode and an activity dispatch per job, which is most of a short job's gap.
+// The pass follows the same If-Match rules as the scheduler's own, so concurrent passes never share a node; the
+// scheduler is still woken when this pass fails (and when no nodes came back, or they leave), as the backstop.
 
 export interface FinishJobInput {
   jobId: string;
@@ -61,7 +66,16 @@ export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promis
   });
   const released = input.errors?.some((e) => e.code === 'NodesReleased') === true;
   await markNodesIdle(deps, held, released ? 'leaving' : 'idle');
-  await deps.signals.scheduleChanged(input.clusterId);
+  let settled = false;
+  if (held.length > 0 && !released) {
+    try {
+      await scheduleCluster(deps, input.clusterId);
+      settled = true;
+    } catch {
+      // The scheduler's own pass (with its retries) takes over.
+    }
+  }
+  if (!settled) await deps.signals.scheduleChanged(input.clusterId);
   if (released) await deps.signals.clusterChanged(input.clusterId, `nodes released by job ${input.jobId}`);
   if (terminateOperationId) await completeOperation(deps, terminateOperationId, { status: 'Succeeded' });
 }

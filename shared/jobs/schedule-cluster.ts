@@ -6,10 +6,14 @@ import { type Allocation, type SchedulerNode, schedulePass } from '../domain/sch
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
 import { launchJobAttempt } from './launch-job-attempt.js';
 
-// One scheduling pass of one cluster, run by the cluster's scheduler (its one serial owner): read the cluster's
-// nodes, plan and apply under If-Match on the schedule document, mark the given nodes running (so the cluster's
-// nodeStateCounts show them), and tell each started job which nodes it got. Allocations holding a node that is
-// gone, rebooted or unusable are reported to their job as lost, once per pass until the job releases them.
+// One scheduling pass of one cluster: read the cluster's nodes, plan and apply under If-Match on the schedule
+// document, mark the given nodes running (so the cluster's nodeStateCounts show them), and tell each started job
+// which nodes it got. Allocations holding a node that is gone, rebooted or unusable are reported to their job as
+// lost, once per pass until the job releases them.
+// Passes run from the cluster's scheduler orchestration and, directly, from the end of each job (finish-job.ts),
+// so two may run at once: the If-Match update recomputes a pass on what it replaces, so a node is only ever given
+// by the one write that holds it (`started` comes from the attempt that was written), and a node seen in a
+// stale state is confirmed by a fresh read before its job is told it was lost.
 
 export interface SchedulePassResult {
   started: number;
@@ -41,8 +45,9 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
   });
 
   // Nodes are marked running after the document holds them: the document, not the node state, decides who
-  // holds a node, so a pass between the two writes cannot give them away.
-  await Promise.all(
+  // holds a node, so a pass between the two writes cannot give them away. For the same reason the started jobs'
+  // launches need not wait for those writes: they go out at the same time.
+  const marking = Promise.all(
     started.flatMap((a) =>
       a.nodeIds.map((nodeId) => {
         const node = byId.get(nodeId)!;
@@ -52,16 +57,26 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
       }),
     ),
   );
-  const lost = doc.allocations.flatMap((a) => lostNodes(a, byId));
   // Each started job's first phase is launched here, so its processes start without waiting for one more
   // orchestration episode; a launch that throws is left to the job's lifecycle (command ids make a repeat harmless).
-  const launched = await Promise.all(
+  const launching = Promise.all(
     started.map((a) =>
-      launchJobAttempt(deps, { jobId: a.jobId, attempt: a.attempt, nodeIds: a.nodeIds, phase: 'first' }).catch(
-        () => undefined,
-      ),
+      launchJobAttempt(
+        deps,
+        { jobId: a.jobId, attempt: a.attempt, nodeIds: a.nodeIds, phase: 'first' },
+        { cluster, nodes: byId },
+      ).catch(() => undefined),
     ),
   );
+  const [, launched, lost] = await Promise.all([
+    marking,
+    launching,
+    confirmLost(
+      deps,
+      doc.allocations.flatMap((a) => lostNodes(a, byId)),
+      byId,
+    ),
+  ]);
   await Promise.all([
     ...started.map((a, i) =>
       deps.signals.jobEvent(a.jobId, JOB_EVENTS.allocated, {
@@ -76,7 +91,32 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
   return { started: started.length, lost: lost.length, queued: doc.queue.length };
 }
 
-function lostNodes(a: Allocation, byId: Map<string, { state: string }>): NodeLostEvent[] {
+/**
+ * The node list was read before the document: another pass may have given a node that registered meanwhile (its
+ * list entry still says preparing). Only what a fresh read of the node still shows as lost is reported.
+ */
+async function confirmLost(
+  deps: JobRunDeps,
+  candidates: NodeLostEvent[],
+  byId: Map<string, { scaleSetName: string; instanceId: string }>,
+): Promise<NodeLostEvent[]> {
+  if (candidates.length === 0) return candidates;
+  const fresh = await Promise.all(
+    candidates.map(async (l) => {
+      const known = byId.get(l.nodeId);
+      if (!known) return l;
+      const node = await deps.nodes.get(known.scaleSetName, known.instanceId);
+      const now = new Map(node ? [[l.nodeId, node]] : []);
+      return lostNodes({ jobId: l.jobId, attempt: l.attempt, nodeIds: [l.nodeId] }, now)[0];
+    }),
+  );
+  return fresh.filter((l): l is NodeLostEvent => l !== undefined);
+}
+
+function lostNodes(
+  a: Pick<Allocation, 'jobId' | 'attempt' | 'nodeIds'>,
+  byId: Map<string, { state: string }>,
+): NodeLostEvent[] {
   for (const nodeId of a.nodeIds) {
     const node = byId.get(nodeId);
     if (!node) return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node is gone' }];
