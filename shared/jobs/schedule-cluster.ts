@@ -2,7 +2,8 @@ import { nodeIdOf, scaleSetNameFor } from '../domain/agent-protocol.js';
 import type { ClusterRecord } from '../domain/cluster-view.js';
 import { withNodeState } from '../domain/nodes.js';
 import { parseBatchAiResourceIdOf } from '../domain/resource-id.js';
-import { type Allocation, type SchedulerNode, schedulePass } from '../domain/scheduling.js';
+import { type Allocation, release, type SchedulerNode, schedulePass } from '../domain/scheduling.js';
+import { markNodesIdle } from './job-records.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
 import { launchJobAttempt } from './launch-job-attempt.js';
 
@@ -14,14 +15,25 @@ import { launchJobAttempt } from './launch-job-attempt.js';
 // so two may run at once: the If-Match update recomputes a pass on what it replaces, so a node is only ever given
 // by the one write that holds it (`started` comes from the attempt that was written), and a node seen in a
 // stale state is confirmed by a fresh read before its job is told it was lost.
+// A pass run by a job's end also gives that job's nodes back in the same document write (`finishing`): its nodes
+// count as idle for the plan, the ones handed on stay marked running, and only the others are marked idle after.
+// Any node marked running that the document does not hold counts as idle for the plan: its idle mark is pending.
 
 export interface SchedulePassResult {
   started: number;
   lost: number;
   queued: number;
+  /** With `finishing`: the finished job's nodes this pass did not hand on (marked idle again). */
+  idled?: number;
+  /** With `finishing`: false when the pass could not run (no cluster), so nothing was given back. */
+  finished?: boolean;
 }
 
-export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Promise<SchedulePassResult> {
+export async function scheduleCluster(
+  deps: JobRunDeps,
+  clusterId: string,
+  finishing?: { jobId: string },
+): Promise<SchedulePassResult> {
   const parsed = parseBatchAiResourceIdOf('cluster', clusterId);
   if (!parsed.ok) throw new Error(`not a cluster id: ${clusterId}`);
   const stored = await deps.store.get(parsed.value);
@@ -29,7 +41,7 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
   const now = deps.now().toISOString();
   if (!cluster?.uid || cluster.provisioningState === 'deleting') {
     // No nodes will ever come: the queue waits (a job on a deleted cluster is failed by its own lifecycle).
-    return { started: 0, lost: 0, queued: 0 };
+    return { started: 0, lost: 0, queued: 0, ...(finishing ? { finished: false } : {}) };
   }
   const scaleSetName = scaleSetNameFor('cluster', cluster.uid);
   const records = await deps.nodes.list(scaleSetName);
@@ -39,24 +51,45 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
     // Only a registered node (one we can seal secrets for) is schedulable.
     state: n.state === 'idle' && !(n.bootId && n.publicKey) ? 'preparing' : n.state,
   }));
-  const { doc, result: started } = await deps.schedules.update(clusterId, (current) => {
-    const pass = schedulePass(current, nodes, now);
-    return { doc: pass.doc, result: pass.started };
+  const { doc, result } = await deps.schedules.update(clusterId, (current) => {
+    let base = current;
+    let freed = new Set<string>();
+    if (finishing) {
+      const key = finishing.jobId.toLowerCase();
+      const mine = [...current.allocations, ...current.queue].filter((e) => e.jobId.toLowerCase() === key);
+      freed = new Set(current.allocations.filter((a) => a.jobId.toLowerCase() === key).flatMap((a) => a.nodeIds));
+      for (const e of mine) base = release(base, e.jobId);
+    }
+    // The document, not the node state, says who holds a node: one marked running that no allocation holds was
+    // given back and its idle mark is still to come (this pass's own finished job, or another pass's).
+    const held = new Set(base.allocations.flatMap((a) => a.nodeIds));
+    const planned = nodes.map((n) =>
+      n.state === 'running' && !held.has(n.nodeId) ? { ...n, state: 'idle' as const } : n,
+    );
+    const pass = schedulePass(base, planned, now);
+    return { doc: pass.doc, result: { started: pass.started, freed } };
   });
+  const { started, freed } = result;
+  const handedOn = new Set(started.flatMap((a) => a.nodeIds));
+  const idling = [...freed].filter((id) => !handedOn.has(id));
 
   // Nodes are marked running after the document holds them: the document, not the node state, decides who
   // holds a node, so a pass between the two writes cannot give them away. For the same reason the started jobs'
   // launches need not wait for those writes: they go out at the same time.
-  const marking = Promise.all(
-    started.flatMap((a) =>
-      a.nodeIds.map((nodeId) => {
-        const node = byId.get(nodeId)!;
-        return deps.nodes.update(node.scaleSetName, node.instanceId, (current) =>
-          current && current.state === 'idle' ? withNodeState(current, 'running', now) : undefined,
-        );
-      }),
+  // A finished job's node handed straight on is running already: no write at all.
+  const marking = Promise.all([
+    ...started.flatMap((a) =>
+      a.nodeIds
+        .filter((nodeId) => !freed.has(nodeId))
+        .map((nodeId) => {
+          const node = byId.get(nodeId)!;
+          return deps.nodes.update(node.scaleSetName, node.instanceId, (current) =>
+            current && current.state === 'idle' ? withNodeState(current, 'running', now) : undefined,
+          );
+        }),
     ),
-  );
+    idleUnlessHeld(deps, clusterId, idling),
+  ]);
   // Each started job's first phase is launched here, so its processes start without waiting for one more
   // orchestration episode; a launch that throws is left to the job's lifecycle (command ids make a repeat harmless).
   const launching = Promise.all(
@@ -88,7 +121,25 @@ export async function scheduleCluster(deps: JobRunDeps, clusterId: string): Prom
     ),
     ...lost.map((l) => deps.signals.jobEvent(l.jobId, JOB_EVENTS.nodeLost, l)),
   ]);
-  return { started: started.length, lost: lost.length, queued: doc.queue.length };
+  return {
+    started: started.length,
+    lost: lost.length,
+    queued: doc.queue.length,
+    ...(finishing ? { idled: idling.length, finished: true } : {}),
+  };
+}
+
+/**
+ * The finished job's nodes that this pass did not hand on are marked idle, unless a concurrent pass gave them to a
+ * job meanwhile (it counts them as free from its document write on, before this mark lands).
+ */
+async function idleUnlessHeld(deps: JobRunDeps, clusterId: string, nodeIds: string[]): Promise<void> {
+  if (nodeIds.length === 0) return;
+  const held = new Set((await deps.schedules.read(clusterId)).allocations.flatMap((a) => a.nodeIds));
+  await markNodesIdle(
+    deps,
+    nodeIds.filter((id) => !held.has(id)),
+  );
 }
 
 /**
