@@ -24,24 +24,30 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   }
   const event = parsed.value;
   const { agentEvents, base } = await appServices();
-  const result = await applyAgentEvent({ ...agentEvents, lifecycles: durableLifecycles(client, base) }, event);
   // A task's exit goes to its job's lifecycle as a durable event (the wire task id names the job's uid); the
   // lifecycle ignores one of another attempt. Sent even when the node record ignored the event as a repeat: the
   // lifecycle's own bookkeeping makes a repeat harmless, and a lost event would leave the job running forever.
-  if (event.kind === 'taskExited') {
-    const task = parseWireTaskId(event.taskId);
-    if (task) {
-      await raiseJobEvent(client, task.uid, JOB_EVENTS.taskExited, {
-        jobId: event.jobId,
-        attempt: event.attempt,
-        taskId: event.taskId,
-        nodeId: `${event.node.scaleSetName}_${event.node.instanceId}`,
-        exitCode: event.exitCode,
-        signal: event.signal,
-        ...(event.error ? { error: event.error } : {}),
-      } satisfies TaskExitedEvent);
-    }
-  }
+  // It is raised alongside the node record's update, not after it: the job's end (and its node's next job) waits
+  // for it, and the record only notes the event was seen.
+  const task = event.kind === 'taskExited' ? parseWireTaskId(event.taskId) : undefined;
+  const raising =
+    event.kind === 'taskExited' && task
+      ? raiseJobEvent(client, task.uid, JOB_EVENTS.taskExited, {
+          jobId: event.jobId,
+          attempt: event.attempt,
+          taskId: event.taskId,
+          nodeId: `${event.node.scaleSetName}_${event.node.instanceId}`,
+          exitCode: event.exitCode,
+          signal: event.signal,
+          ...(event.error ? { error: event.error } : {}),
+        } satisfies TaskExitedEvent).then(
+          () => undefined,
+          (err: unknown) => ({ err }),
+        )
+      : undefined;
+  const result = await applyAgentEvent({ ...agentEvents, lifecycles: durableLifecycles(client, base) }, event);
+  const raised = await raising;
+  if (raised) throw raised.err;
   // A node that became idle can take a queued job: its cluster's scheduler runs a pass.
   if (
     result.outcome === 'applied' &&
