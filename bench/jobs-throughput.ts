@@ -252,6 +252,9 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
   const m = result['machine'] as Json;
   const b = result['burst'] as Json;
   const i = result['idleCluster'] as Json;
+  // The per-hop breakdown between two jobs on a node is measured with temporary timestamps in the app (not part of
+  // the product); its last measurement is kept in jobs-throughput-hops.md and shown with the figures.
+  const hops = await readFile(path.join(resultsDir, 'jobs-throughput-hops.md'), 'utf8').catch(() => undefined);
   const section = [
     MARK_START,
     '## jobs-throughput',
@@ -268,6 +271,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     `| idle cluster submit → process start p50 / p99 | ${i['submitToStartMs'].p50} / ${i['submitToStartMs'].p99} ms | target p99 ≤ 1000 ms |`,
     `| idle cluster process exit → final state p50 / p99 | ${i['exitToFinalMs'].p50} / ${i['exitToFinalMs'].p99} ms | |`,
     '',
+    ...(hops ? [hops.trim(), ''] : []),
     'Details and method: `bench/jobs-throughput.ts`; raw figures: `jobs-throughput.json`.',
     MARK_END,
   ].join('\n');
