@@ -29,6 +29,10 @@ export interface SchedulePassResult {
   finished?: boolean;
 }
 
+/** The scale set of each cluster seen by a pass in this process, newest last. */
+const scaleSetNames = new Map<string, string>();
+const MAX_REMEMBERED_CLUSTERS = 1000;
+
 export async function scheduleCluster(
   deps: JobRunDeps,
   clusterId: string,
@@ -36,7 +40,14 @@ export async function scheduleCluster(
 ): Promise<SchedulePassResult> {
   const parsed = parseBatchAiResourceIdOf('cluster', clusterId);
   if (!parsed.ok) throw new Error(`not a cluster id: ${clusterId}`);
-  const stored = await deps.store.get(parsed.value);
+  // The node list is read alongside the cluster under the scale set this cluster had last time (a cluster's uid
+  // only changes if it is deleted and made again, and then the list is read again under the new one).
+  const key = clusterId.toLowerCase();
+  const guess = scaleSetNames.get(key);
+  const [stored, guessed] = await Promise.all([
+    deps.store.get(parsed.value),
+    guess ? deps.nodes.list(guess) : undefined,
+  ]);
   const cluster = stored?.record as unknown as ClusterRecord | undefined;
   const now = deps.now().toISOString();
   if (!cluster?.uid || cluster.provisioningState === 'deleting') {
@@ -44,7 +55,10 @@ export async function scheduleCluster(
     return { started: 0, lost: 0, queued: 0, ...(finishing ? { finished: false } : {}) };
   }
   const scaleSetName = scaleSetNameFor('cluster', cluster.uid);
-  const records = await deps.nodes.list(scaleSetName);
+  scaleSetNames.delete(key);
+  scaleSetNames.set(key, scaleSetName);
+  if (scaleSetNames.size > MAX_REMEMBERED_CLUSTERS) scaleSetNames.delete(scaleSetNames.keys().next().value!);
+  const records = guessed && guess === scaleSetName ? guessed : await deps.nodes.list(scaleSetName);
   const byId = new Map(records.map((n) => [nodeIdOf(n.scaleSetName, n.instanceId), n]));
   const nodes: SchedulerNode[] = records.map((n) => ({
     nodeId: nodeIdOf(n.scaleSetName, n.instanceId),
