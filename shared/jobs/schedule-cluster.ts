@@ -69,9 +69,9 @@ export async function scheduleCluster(
     let base = current;
     let freed = new Set<string>();
     if (finishing) {
-      const key = finishing.jobId.toLowerCase();
-      const mine = [...current.allocations, ...current.queue].filter((e) => e.jobId.toLowerCase() === key);
-      freed = new Set(current.allocations.filter((a) => a.jobId.toLowerCase() === key).flatMap((a) => a.nodeIds));
+      const jobKey = finishing.jobId.toLowerCase();
+      const mine = [...current.allocations, ...current.queue].filter((e) => e.jobId.toLowerCase() === jobKey);
+      freed = new Set(current.allocations.filter((a) => a.jobId.toLowerCase() === jobKey).flatMap((a) => a.nodeIds));
       for (const e of mine) base = release(base, e.jobId);
     }
     // The document, not the node state, says who holds a node: one marked running that no allocation holds was
@@ -90,11 +90,11 @@ export async function scheduleCluster(
   // Nodes are marked running after the document holds them: the document, not the node state, decides who
   // holds a node, so a pass between the two writes cannot give them away. For the same reason the started jobs'
   // launches need not wait for those writes: they go out at the same time.
-  // A finished job's node handed straight on is running already: no write at all.
+  // A finished job's node handed straight on is running already (as the node list says): no write at all.
   const marking = Promise.all([
     ...started.flatMap((a) =>
       a.nodeIds
-        .filter((nodeId) => !freed.has(nodeId))
+        .filter((nodeId) => !freed.has(nodeId) || byId.get(nodeId)?.state !== 'running')
         .map((nodeId) => {
           const node = byId.get(nodeId)!;
           return deps.nodes.update(node.scaleSetName, node.instanceId, (current) =>
