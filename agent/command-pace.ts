@@ -2,7 +2,7 @@
 // an idle agent must not spin, so the pace follows what is likely to come next:
 //  - a message just arrived: poll again at once (commands come in bursts);
 //  - one of this node's tasks just exited: the app is about to send the next job's command (a scheduling pass
-//    follows every job's end), so poll fast for a while (HOT_WINDOW_MS);
+//    follows every job's end), so poll fast until a command comes or HOT_WINDOW_MS has passed;
 //  - tasks are running: moderately fast (a killTask, the run phase after a preparation);
 //  - idle: back off to IDLE_DELAYS_MS's last step (sub-second, so an idle cluster still starts jobs in < 1 s).
 
@@ -23,6 +23,9 @@ export class CommandPace {
   /** A receive answered with `count` messages. */
   received(count: number): void {
     this.idle = count > 0 ? 0 : Math.min(this.idle + 1, IDLE_DELAYS_MS.length - 1);
+    // The expected command came: polling fast any longer would only load storage (four busy agents polling every
+    // 20 ms are 200 requests a second on a shared emulator).
+    if (count > 0) this.hotUntil = 0;
   }
 
   /** A task of this node exited: its node is free, so a command is likely soon. */

@@ -49,3 +49,13 @@ test('while tasks run the wait is capped, and it returns to the idle pace when t
   assert.equal(pace.delayMs(true), Math.min(slowest, BUSY_DELAY_MS));
   assert.equal(pace.delayMs(false), slowest);
 });
+
+test('the fast polling after an exit ends as soon as a command comes', () => {
+  const { pace } = paceAfterEmptyPolls(50);
+  pace.taskExited();
+  assert.ok(pace.delayMs(false) <= HOT_DELAY_MS);
+  pace.received(1);
+  for (let i = 0; i < 50; i++) pace.received(0);
+  assert.equal(pace.delayMs(false), slowest, 'idle pace again without waiting for the window to end');
+  assert.equal(pace.delayMs(true), Math.min(slowest, BUSY_DELAY_MS), 'the running task caps it, not the window');
+});
