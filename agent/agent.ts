@@ -65,7 +65,9 @@ export class Agent {
       ...(config.identityClientId ? { identityClientId: config.identityClientId } : {}),
     };
     this.events = new EventChannel(new StorageQueue(auth, config.queueEndpoint, NODE_EVENTS_QUEUE), node);
-    this.tasks = new TaskRunner(this.ctx, this.events, { bootId: this.bootId, gpus: identity.gpus });
+    this.tasks = new TaskRunner(this.ctx, this.events, { bootId: this.bootId, gpus: identity.gpus }, () =>
+      this.commands.taskExited(),
+    );
     this.commandQueue = new StorageQueue(
       auth,
       config.queueEndpoint,
@@ -84,6 +86,7 @@ export class Agent {
         outageMs: config.heartbeatIntervalMs,
         handler: () => this.register(),
       },
+      () => this.tasks.hasRunning(),
     );
   }
 

@@ -1,12 +1,12 @@
 import type { AgentCommand } from '../shared/domain/agent-protocol.js';
+import { CommandPace } from './command-pace.js';
 import { errorText, log } from './log.js';
 import { decodeMessageText, type ReceivedMessage, type StorageQueue } from './storage/queue.js';
 import { StorageError } from './storage/rest.js';
 import { parseCommand } from './validate-command.js';
 
-// Polling delays when the queue is empty: job start latency is bounded by the last one, so it stays sub-second;
-// a message resets it to zero. Storage errors back off further (the stack may be restarting).
-const IDLE_DELAYS_MS = [0, 25, 50, 100, 200, 300];
+// Polling delays when the queue is empty: see command-pace.ts. Storage errors back off further (the stack may be
+// restarting).
 const VISIBILITY_TIMEOUT_S = 300;
 const REMEMBERED_COMMANDS = 10_000;
 
@@ -24,6 +24,7 @@ export class CommandLoop {
   private readonly seen = new Set<string>();
   private stopped = false;
   private wake: (() => void) | undefined;
+  private readonly pace = new CommandPace();
 
   constructor(
     private readonly queue: StorageQueue,
@@ -31,10 +32,17 @@ export class CommandLoop {
     private readonly handlers: CommandHandlers,
     /** Called when storage answers again after an outage longer than `outageMs`. */
     private readonly reconnected: { outageMs: number; handler: () => void },
+    /** Whether this node runs tasks now (the loop polls faster while it does). */
+    private readonly busy: () => boolean = () => false,
   ) {}
 
+  /** A task of this node exited: the next job's command is likely on its way, so poll now and fast for a while. */
+  taskExited(): void {
+    this.pace.taskExited();
+    this.wake?.();
+  }
+
   async run(): Promise<void> {
-    let idle = 0;
     let failures = 0;
     let failingSince = 0;
     while (!this.stopped) {
@@ -56,8 +64,8 @@ export class CommandLoop {
         continue;
       }
       for (const message of messages) void this.handle(message);
-      idle = messages.length > 0 ? 0 : Math.min(idle + 1, IDLE_DELAYS_MS.length - 1);
-      const delay = IDLE_DELAYS_MS[idle] ?? 0;
+      this.pace.received(messages.length);
+      const delay = this.pace.delayMs(this.busy());
       if (delay > 0) await this.sleep(delay);
     }
   }
@@ -72,6 +80,7 @@ export class CommandLoop {
       const timer = setTimeout(resolve, ms);
       this.wake = () => {
         clearTimeout(timer);
+        this.wake = undefined;
         resolve();
       };
     });

@@ -56,7 +56,13 @@ export class TaskRunner {
     private readonly ctx: MountContext,
     private readonly events: EventChannel,
     private readonly node: { bootId: string; gpus: number },
+    /** Told after each task's exit is reported (the command loop then expects the node's next command). */
+    private readonly exited: () => void = () => {},
   ) {}
+
+  hasRunning(): boolean {
+    return this.running.size > 0;
+  }
 
   list(): TaskRef[] {
     return [...this.running.values()].map((r) => ({ ...r.ref }));
@@ -187,6 +193,7 @@ export class TaskRunner {
           ? { error: { code: 'TaskFailedToStart', message: `The task could not be started: ${result.spawnError}` } }
           : {}),
       });
+      this.exited();
     });
   }
 

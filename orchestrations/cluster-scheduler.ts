@@ -5,11 +5,12 @@ import { type CloseScheduleResult, closeClusterSchedule } from '../shared/jobs/c
 import type { JobRunDeps } from '../shared/jobs/job-run-deps.js';
 import { type SchedulePassResult, scheduleCluster } from '../shared/jobs/schedule-cluster.js';
 
-// The one serial owner of a cluster's schedule document: one orchestration per cluster (instance id from the
-// cluster's uid). It sleeps until something that can change the answer happens (a job queued or finished, a node
-// idle or lost, a resize) — each raises `scheduleChanged` — and then runs one pass. Passes are serial, so they
-// never race each other on the document; a pass re-reads everything, and one with nothing to do writes nothing.
-// If-Match on the document stays the safety net (other writers: enqueue, release and requeue of single jobs).
+// The scheduler of a cluster: one orchestration per cluster (instance id from the cluster's uid). It sleeps until
+// something that can change the answer happens (a job queued, a node idle or lost, a resize, a job's end whose own
+// pass could not hand its nodes on) — each raises `scheduleChanged` — and then runs one pass. Its passes are serial;
+// a job's end runs one of its own (decision 0090), and If-Match on the document keeps racing passes apart. A pass
+// re-reads everything, and one with nothing to do writes nothing.
+// Other writers of the document: enqueue and requeue of single jobs, and the passes run by jobs' ends.
 // A pass that finds the cluster deleted (or being deleted) closes the schedule — every job left in it fails with
 // ClusterNotFound — and the orchestration ends instead of waiting for signals that would never matter again.
 

@@ -30,14 +30,17 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   }
   const event = parsed.value;
   const { agentEvents, base } = await appServices();
-  const result = await applyAgentEvent({ ...agentEvents, lifecycles: durableLifecycles(client, base) }, event);
   // A task's exit goes to its job's lifecycle as a durable event (the wire task id names the job's uid); the
   // lifecycle ignores one of another attempt. Sent even when the node record ignored the event as a repeat: the
   // lifecycle's own bookkeeping makes a repeat harmless, and a lost event would leave the job running forever.
   // For the same reason the exits an agent re-reports (in heartbeats after an exit, and when it registers again
   // after an outage) are passed on too: the first to arrive ends the task, the others are ignored.
+  // They are raised alongside the node record's update, not after it: the job's end (and its node's next job) waits
+  // for them, and the record only notes the event was seen.
   const exits = event.kind === 'taskExited' ? [event] : 'exits' in event ? (event.exits ?? []) : [];
-  await Promise.all(exits.map((exit) => reportExit(client, event.node, exit)));
+  const raising = Promise.allSettled(exits.map((exit) => reportExit(client, event.node, exit)));
+  const result = await applyAgentEvent({ ...agentEvents, lifecycles: durableLifecycles(client, base) }, event);
+  for (const raised of await raising) if (raised.status === 'rejected') throw raised.reason;
   // A node that became idle can take a queued job, and one that registered a new boot lost whatever a job ran on
   // it before (the pass tells that job at once): its cluster's scheduler runs a pass.
   if (

@@ -3,10 +3,16 @@ import type { BatchAiError } from '../domain/resource-states.js';
 import { release } from '../domain/scheduling.js';
 import { isFinal, jobIdOf, markNodesIdle, type RunningJobRecord } from './job-records.js';
 import type { JobRunDeps } from './job-run-deps.js';
+import { scheduleCluster } from './schedule-cluster.js';
 
 // The end of a job, whatever ended it: the final state with executionInfo in Batch AI's shape (startTime, endTime,
-// exitCode, errors), its nodes given back (schedule released, nodes idle), and its cluster's scheduler woken so
-// the next job starts. A job deleted meanwhile only gets its nodes back. Idempotent.
+// exitCode, errors), its nodes given back (schedule released, nodes idle), and the next job started on them. A job
+// deleted meanwhile only gets its nodes back. Idempotent.
+// The next job is started by a scheduling pass run right here (decision 0090), which also gives the job's nodes
+// back in its one document write: waking the cluster's scheduler orchestration costs an event, an episode and an
+// activity dispatch per job, which was most of a short job's gap. The pass follows the same If-Match rules as the
+// scheduler's own, so concurrent passes never share a node; the scheduler is still woken as the backstop when the
+// pass cannot run, when nodes come back idle, and when they leave with a resize.
 
 export interface FinishJobInput {
   jobId: string;
@@ -21,6 +27,11 @@ export interface FinishJobInput {
 export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promise<void> {
   const now = deps.now().toISOString();
   let terminateOperationId = input.operationId;
+  const released = input.errors?.some((e) => e.code === 'NodesReleased') === true;
+  // The nodes go to the next job while the final state is written: the two are independent documents.
+  const pass = released
+    ? undefined
+    : scheduleCluster(deps, input.clusterId, { jobId: input.jobId }).catch(() => undefined);
   try {
     await deps.store.update(jobIdOf(input.jobId), (current) => {
       const job = current.record as unknown as RunningJobRecord;
@@ -50,18 +61,25 @@ export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promis
       throw err;
     }
   }
-  const { result: held } = await deps.schedules.update(input.clusterId, (current) => {
-    const mine = current.allocations.filter((a) => a.jobId.toLowerCase() === input.jobId.toLowerCase());
-    let doc = current;
-    for (const a of mine) doc = release(doc, a.jobId);
-    for (const q of current.queue.filter((q) => q.jobId.toLowerCase() === input.jobId.toLowerCase())) {
-      doc = release(doc, q.jobId);
-    }
-    return { doc, result: mine.flatMap((a) => a.nodeIds) };
-  });
-  const released = input.errors?.some((e) => e.code === 'NodesReleased') === true;
-  await markNodesIdle(deps, held, released ? 'leaving' : 'idle');
-  await deps.signals.scheduleChanged(input.clusterId);
+  const handedOver = await pass;
+  if (handedOver?.finished) {
+    // Nodes that came back idle: a job queued while this pass ran may have looked at them still running.
+    if ((handedOver.idled ?? 0) > 0) await deps.signals.scheduleChanged(input.clusterId);
+  } else {
+    // No pass ran (it failed, the cluster is going, or the nodes leave with a resize): give the nodes back here
+    // and let the cluster's scheduler, with its retries, take it from there.
+    const { result: held } = await deps.schedules.update(input.clusterId, (current) => {
+      const mine = current.allocations.filter((a) => a.jobId.toLowerCase() === input.jobId.toLowerCase());
+      let doc = current;
+      for (const a of mine) doc = release(doc, a.jobId);
+      for (const q of current.queue.filter((q) => q.jobId.toLowerCase() === input.jobId.toLowerCase())) {
+        doc = release(doc, q.jobId);
+      }
+      return { doc, result: mine.flatMap((a) => a.nodeIds) };
+    });
+    await markNodesIdle(deps, held, released ? 'leaving' : 'idle');
+    await deps.signals.scheduleChanged(input.clusterId);
+  }
   if (released) await deps.signals.clusterChanged(input.clusterId, `nodes released by job ${input.jobId}`);
   if (terminateOperationId) await completeOperation(deps, terminateOperationId, { status: 'Succeeded' });
 }

@@ -47,32 +47,52 @@ export type LaunchResult =
   | { ok: false; lostNodeId: string }
   | { ok: false; error: BatchAiError };
 
-export async function launchJobAttempt(deps: JobRunDeps, input: LaunchInput): Promise<LaunchResult> {
-  const job = await readJob(deps, input.jobId);
-  if (!job || isFinal(job)) return { ok: false, gone: true };
-  const clusterRef = parseBatchAiResourceIdOf('cluster', job.properties.cluster.id);
-  const [storedCluster, nodeRecords] = await Promise.all([
-    clusterRef.ok ? deps.store.get(clusterRef.value) : undefined,
-    Promise.all(
-      input.nodeIds.map((nodeId) => {
-        const { scaleSetName, instanceId } = splitNodeId(nodeId);
-        return deps.nodes.get(scaleSetName, instanceId);
-      }),
-    ),
-  ]);
-  const cluster = storedCluster?.record as unknown as ClusterRecord | undefined;
-  if (!cluster) {
-    return {
-      ok: false,
-      error: { code: 'ClusterNotFound', message: `The cluster ${job.properties.cluster.id} is gone.` },
-    };
+/**
+ * What a scheduling pass already read when it launches the jobs it started: the cluster and its nodes. Passing
+ * them saves a launch three Cosmos reads (the node list is from just before the pass's document write; a node that
+ * rebooted since then is reported lost by a later pass, as one that reboots right after a launch is).
+ */
+export interface KnownForLaunch {
+  cluster: ClusterRecord;
+  nodes: ReadonlyMap<string, NodeRecord>;
+}
+
+export async function launchJobAttempt(
+  deps: JobRunDeps,
+  input: LaunchInput,
+  known?: KnownForLaunch,
+): Promise<LaunchResult> {
+  let cluster: ClusterRecord | undefined;
+  let nodeRecords: Array<NodeRecord | undefined>;
+  if (known && input.nodeIds.every((id) => usable(known.nodes.get(id)))) {
+    cluster = known.cluster;
+    nodeRecords = input.nodeIds.map((id) => known.nodes.get(id));
+  } else {
+    const job = await readJob(deps, input.jobId);
+    if (!job || isFinal(job)) return { ok: false, gone: true };
+    const clusterRef = parseBatchAiResourceIdOf('cluster', job.properties.cluster.id);
+    const [storedCluster, fresh] = await Promise.all([
+      clusterRef.ok ? deps.store.get(clusterRef.value) : undefined,
+      Promise.all(
+        input.nodeIds.map((nodeId) => {
+          const { scaleSetName, instanceId } = splitNodeId(nodeId);
+          return deps.nodes.get(scaleSetName, instanceId);
+        }),
+      ),
+    ]);
+    cluster = storedCluster?.record as unknown as ClusterRecord | undefined;
+    if (!cluster) {
+      return {
+        ok: false,
+        error: { code: 'ClusterNotFound', message: `The cluster ${job.properties.cluster.id} is gone.` },
+      };
+    }
+    nodeRecords = fresh;
   }
   const records: NodeRecord[] = [];
   for (const [i, nodeId] of input.nodeIds.entries()) {
     const node = nodeRecords[i];
-    if (!node?.bootId || !node.publicKey || !node.ipAddress || node.state === 'unusable' || node.state === 'leaving') {
-      return { ok: false, lostNodeId: nodeId };
-    }
+    if (!usable(node)) return { ok: false, lostNodeId: nodeId };
     records.push(node);
   }
   let rendezvous: Map<string, number>;
@@ -91,17 +111,38 @@ export async function launchJobAttempt(deps: JobRunDeps, input: LaunchInput): Pr
       ? { rendezvousPort: rendezvous.get(`${n.scaleSetName}_${n.instanceId}`)! }
       : {}),
   }));
-  const planned = planLaunch({
-    jobId: jobIdOf(input.jobId),
-    uid: job.uid,
-    attempt: input.attempt,
-    job: job.properties,
-    nodes: allocated,
-    hostExecution: clusterAllowsHostExecution(cluster.properties),
+  const hostExecution = clusterAllowsHostExecution(cluster.properties);
+  // One read-modify-write of the job: the plan is made from the record it replaces, and the job is marked running
+  // only if the plan holds (a job that cannot start fails without a start time).
+  const now = deps.now().toISOString();
+  let outcome: { job: RunningJobRecord; plan: LaunchPlan; startTime: string } | { error: BatchAiError } | undefined;
+  await deps.store.update(jobIdOf(input.jobId), (current) => {
+    const record = current.record as unknown as RunningJobRecord;
+    outcome = undefined;
+    if (isFinal(record)) return undefined;
+    const planned = planLaunch({
+      jobId: jobIdOf(input.jobId),
+      uid: record.uid,
+      attempt: input.attempt,
+      job: record.properties,
+      nodes: allocated,
+      hostExecution,
+    });
+    if (!planned.ok) {
+      outcome = { error: planned.error };
+      return undefined;
+    }
+    const next = runningRecord(record, input, now);
+    outcome = {
+      job: next ?? record,
+      plan: planned.plan,
+      startTime: (next ?? record).executionInfo?.startTime ?? now,
+    };
+    return next ? { ...current, record: next as unknown as Record<string, unknown> } : undefined;
   });
-  if (!planned.ok) return { ok: false, error: planned.error };
-  const plan = planned.plan;
-  const startTime = await markRunning(deps, input, job);
+  if (!outcome) return { ok: false, gone: true };
+  if ('error' in outcome) return { ok: false, error: outcome.error };
+  const { job, plan, startTime } = outcome;
 
   const phase = input.phase === 'first' ? (plan.preparation.length > 0 ? 'prepare' : 'run') : input.phase;
   const tasks = phase === 'prepare' ? plan.preparation : plan.tasks;
@@ -204,28 +245,31 @@ async function commandFor(
   };
 }
 
-/** The job is running (unless a terminate is under way); its first start time is kept across attempts. */
-async function markRunning(deps: JobRunDeps, input: LaunchInput, job: RunningJobRecord): Promise<string> {
-  const now = deps.now().toISOString();
-  let startTime = job.executionInfo?.startTime ?? now;
-  await deps.store.update(jobIdOf(input.jobId), (current) => {
-    const record = current.record as unknown as RunningJobRecord;
-    if (isFinal(record)) return undefined;
-    startTime = record.executionInfo?.startTime ?? now;
-    const sameRun = record.run?.attempt === input.attempt && record.executionState !== 'queued';
-    if (sameRun && record.executionInfo?.startTime) return undefined;
-    const next: RunningJobRecord = {
-      ...record,
-      run: { attempt: input.attempt, nodeIds: input.nodeIds },
-      executionInfo: { ...(record.executionInfo ?? {}), startTime },
-    };
-    if (record.executionState === 'queued') {
-      next.executionState = 'running';
-      next.executionStateTransitionTime = now;
-    }
-    return { ...current, record: next as unknown as Record<string, unknown> };
-  });
-  return startTime;
+/**
+ * The job running this attempt on these nodes (its first start time kept across attempts), or undefined when the
+ * record says so already.
+ */
+function runningRecord(record: RunningJobRecord, input: LaunchInput, now: string): RunningJobRecord | undefined {
+  const startTime = record.executionInfo?.startTime ?? now;
+  const sameRun = record.run?.attempt === input.attempt && record.executionState !== 'queued';
+  if (sameRun && record.executionInfo?.startTime) return undefined;
+  const next: RunningJobRecord = {
+    ...record,
+    run: { attempt: input.attempt, nodeIds: input.nodeIds },
+    executionInfo: { ...(record.executionInfo ?? {}), startTime },
+  };
+  if (record.executionState === 'queued') {
+    next.executionState = 'running';
+    next.executionStateTransitionTime = now;
+  }
+  return next;
+}
+
+/** A node a launch can address: registered (boot and key known), with an address, and not on its way out. */
+function usable(node: NodeRecord | undefined): node is NodeRecord {
+  return (
+    !!node?.bootId && !!node.publicKey && !!node.ipAddress && node.state !== 'unusable' && node.state !== 'leaving'
+  );
 }
 
 const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === 'localhost';
