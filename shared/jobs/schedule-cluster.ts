@@ -64,8 +64,13 @@ export async function scheduleCluster(
   const byId = new Map(records.map((n) => [nodeIdOf(n.scaleSetName, n.instanceId), n]));
   const nodes: SchedulerNode[] = records.map((n) => ({
     nodeId: nodeIdOf(n.scaleSetName, n.instanceId),
-    // Only a registered node (one we can seal secrets for) whose agent is not stopping is schedulable.
-    state: n.state === 'idle' && (!(n.bootId && n.publicKey) || n.stoppingSince) ? 'preparing' : n.state,
+    // Only a registered node (one we can seal secrets for) whose agent is not stopping is schedulable. A node a
+    // resize asked back (releaseRequested) is leaving: when its job ends it is never handed on, even by this pass.
+    state: n.releaseRequested
+      ? 'leaving'
+      : n.state === 'idle' && (!(n.bootId && n.publicKey) || n.stoppingSince)
+        ? 'preparing'
+        : n.state,
   }));
   const { doc, result } = await deps.schedules.update(clusterId, (current) => {
     let base = current;
