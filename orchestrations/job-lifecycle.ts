@@ -60,6 +60,12 @@ export const jobInstanceId = (uid: string): string => `job-${uid}`;
 
 /** How long a killed job's processes get to report their exit before its nodes are given back anyway. */
 const KILL_GRACE_MS = 15_000;
+/**
+ * How long the tasks of a node under a Preempt notice are waited for. Its agent, still running, stops them and says
+ * so within about a second (command poll ≤ 300 ms, kill, one queue hop); a node that stays silent has already been
+ * shut down, and its tasks with it (an agent's tasks die with it).
+ */
+const PREEMPTED_STOP_GRACE_MS = 3_000;
 /** How long a task killed by a signal we did not send waits for its node's loss to be reported. */
 const SIGNAL_GRACE_MS = 10_000;
 /**
@@ -233,15 +239,17 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     }
     // A lost node's processes are usually gone with it: nothing to wait for there. Its VM may still run them for a
     // while (a VM being deleted), so they are told to stop too (best effort, not waited for). After a Preempt notice
-    // the VM certainly still runs until its shutdown: its tasks are stopped and waited for (bounded) like the
-    // others, so the next attempt never runs beside them.
+    // the VM certainly still runs until its shutdown: its tasks are stopped and waited for like the others (a few
+    // seconds at most: a silent agent's VM is gone, and its tasks with it), so the next attempt never runs beside
+    // them.
     if (ending?.kind === 'nodeLost' && ending.event.cause !== 'Preempt') {
       const lostNodeId = ending.event.nodeId;
       const onLostNode = [...running].filter(([, task]) => task.nodeId === lostNodeId);
       for (const [id] of onLostNode) running.delete(id);
       if (onLostNode.length > 0) yield kill(onLostNode.map(([, task]) => task));
     }
-    if (running.size > 0) yield* stopTasks(context, kill, running, waitOne);
+    const preempted = ending?.kind === 'nodeLost' && ending.event.cause === 'Preempt' ? ending.event.nodeId : undefined;
+    if (running.size > 0) yield* stopTasks(context, kill, running, waitOne, preempted);
     if (ending?.kind === 'nodeLost' && ending.event.causePending && !ending.event.cause) {
       ending = yield* awaitCause(context, ending, waitOne);
     }
@@ -307,12 +315,23 @@ function* stopTasks(
   kill: (tasks: Array<{ nodeId: string; taskId: string }>) => Task,
   running: Map<string, { nodeId: string; taskId: string }>,
   waitOne: (names: readonly string[], until?: Date) => () => Generator<Task, Waited, unknown>,
+  /** A node under a Preempt notice: its agent answers at once if it still runs; silence means its VM is gone. */
+  preempted?: string,
 ) {
   yield kill([...running.values()]);
-  const grace = new Date(context.df.currentUtcDateTime.getTime() + KILL_GRACE_MS);
+  const start = context.df.currentUtcDateTime.getTime();
+  const grace = new Date(start + KILL_GRACE_MS);
+  let preemptedBy = preempted ? new Date(start + PREEMPTED_STOP_GRACE_MS) : undefined;
   while (running.size > 0) {
-    const got = (yield* waitOne([JOB_EVENTS.taskExited], grace)()) as Waited;
-    if (got.kind === 'timeout') return;
+    const waitingOnPreempted = preemptedBy && [...running.values()].some((t) => t.nodeId === preempted);
+    const until = waitingOnPreempted ? preemptedBy! : grace;
+    const got = (yield* waitOne([JOB_EVENTS.taskExited], until)()) as Waited;
+    if (got.kind === 'timeout') {
+      if (until === grace) return;
+      for (const [id, task] of running) if (task.nodeId === preempted) running.delete(id);
+      preemptedBy = undefined;
+      continue;
+    }
     if (got.kind === 'taskExited') running.delete(got.event.taskId);
   }
 }
