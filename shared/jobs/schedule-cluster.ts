@@ -219,9 +219,13 @@ function lostNodes(
       return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node restarted under the job' }];
     }
     // Its agent stopped (and stopped the job's processes with it), e.g. the compute emulator went away: waiting for
-    // the next boot to register can take longer than the job's grace for a task killed by a signal.
+    // the next boot to register can take longer than the job's grace for a task killed by a signal. A Spot eviction
+    // stops the agent too, and its Preempt event may come a moment later through Event Grid: the cause is pending,
+    // so the job waits briefly for it and counts the loss as a preemption rather than a capped NodeLost.
     if (node.stoppingSince) {
-      return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: "the node's agent stopped" }];
+      return [
+        { jobId: a.jobId, attempt: a.attempt, nodeId, reason: "the node's agent stopped", causePending: true as const },
+      ];
     }
   }
   return [];
