@@ -141,6 +141,15 @@ export const agentEventSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     ...eventBase,
+    /** The answer to `unstageTask`: whether the staged task was dropped before it started, or had started. */
+    kind: z.literal('unstaged'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    taskId: z.string(),
+    outcome: z.enum(['dropped', 'started']),
+  }),
+  z.strictObject({
+    ...eventBase,
     kind: z.literal('stopping'),
     reason: z.enum(['shutdown', 'deleted', 'deallocated', 'restarting']),
   }),
@@ -260,6 +269,34 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
      * flushed and released. Added after v1 shipped: optional.
      */
     mounts: z.array(mountSpecSchema).optional(),
+    /**
+     * Staged behind the job running on the node now (decision 0120): the agent holds the task, without mounting or
+     * starting anything, until every task listed here (wire task ids) has exited on this boot, then starts it at
+     * once, with no round trip through the app. `startStaged` starts it earlier; `unstageTask` takes it back.
+     * Added after v1 shipped: optional (absent: start now, as before).
+     */
+    after: z.array(z.string()).optional(),
+  }),
+  z.strictObject({
+    ...commandBase,
+    /** Start this staged task now, whatever it waits for (its predecessor ended without its tasks exiting here). */
+    kind: z.literal('startStaged'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    taskId: z.string(),
+  }),
+  z.strictObject({
+    ...commandBase,
+    /**
+     * Take a staged task back. The agent answers with `unstaged`: `dropped` if the task had not started (it never
+     * will: a runTask for it that comes later is dropped too), `started` if it had (with `kill`, once it is killed
+     * and has exited; without, at once, and it runs on).
+     */
+    kind: z.literal('unstageTask'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    taskId: z.string(),
+    kill: z.boolean(),
   }),
   z.strictObject({
     ...commandBase,
