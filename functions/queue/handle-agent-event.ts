@@ -11,8 +11,9 @@ import {
 } from '../../shared/domain/agent-protocol.js';
 import { JOB_EVENTS, type TaskExitedEvent } from '../../shared/jobs/job-run-deps.js';
 import { parseWireTaskId } from '../../shared/jobs/launch-job-attempt.js';
+import { resolveUnstagedTask } from '../../shared/jobs/resolve-unstaged-task.js';
 import { applyAgentEvent } from '../../shared/nodes/apply-agent-event.js';
-import { appServices } from '../dependencies.js';
+import { appServices, jobRunDeps } from '../dependencies.js';
 
 // Agent → app: the shared `node-events` queue. A message that is not a valid event can never become one, so it
 // is logged (its kind and the reason, never its body) and dropped: it must not loop through retries. Transient
@@ -30,6 +31,17 @@ export async function handleAgentEvent(message: unknown, client: DurableClient, 
   }
   const event = parsed.value;
   const { agentEvents, base } = await appServices();
+  if (event.kind === 'unstaged' && event.node.scaleSetName.startsWith(CLUSTER_SCALE_SET_PREFIX)) {
+    // The answer to taking a staged job back: the scheduling document's, not the node record's.
+    await resolveUnstagedTask(await jobRunDeps(client), {
+      clusterId: event.node.resourceId,
+      scaleSetName: event.node.scaleSetName,
+      instanceId: event.node.instanceId,
+      jobId: event.jobId,
+      attempt: event.attempt,
+      outcome: event.outcome,
+    });
+  }
   // A task's exit goes to its job's lifecycle as a durable event (the wire task id names the job's uid); the
   // lifecycle ignores one of another attempt. Sent even when the node record ignored the event as a repeat: the
   // lifecycle's own bookkeeping makes a repeat harmless, and a lost event would leave the job running forever.

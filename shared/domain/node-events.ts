@@ -101,6 +101,7 @@ function nextNodeState(current: NodeRecord, event: AgentEvent, now: string): Nod
       return { ...seen, stoppingSince: now };
     case 'taskStarted':
     case 'taskExited':
+    case 'unstaged':
       // Tasks are the job lifecycles' (the jobs issue); the node record only records that the event was seen.
       return seen;
     default:

@@ -25,6 +25,8 @@ export type SchedulerNodeState = 'idle' | 'running' | 'preparing' | 'unusable' |
 export interface SchedulerNode {
   nodeId: string;
   state: SchedulerNodeState;
+  /** The node's current boot (commands are addressed to it): a job staged for another boot never reached it. */
+  bootId?: string;
 }
 
 export interface QueuedJob {
@@ -44,6 +46,34 @@ export interface QueuedJob {
    * so it cannot hold back the jobs behind it. Cleared by the job's lifecycle when its durable timer fires.
    */
   notBefore?: string;
+  /** Staging it on a node failed once (e.g. its plan cannot be made): it starts the ordinary way only. */
+  unstageable?: true;
+}
+
+/**
+ * A job sent ahead to a node that still runs another job (decision 0120): the node's agent holds its command and
+ * starts it the moment the running job's tasks there exit, with no round trip through the app. Only single-node jobs
+ * are staged, one per node. The entry holds its node (nothing else is given it) until a pass promotes it to an
+ * allocation, once no allocation holds the node; the agent may have started it well before.
+ */
+export interface StagedJob extends QueuedJob {
+  nodeId: string;
+  /** The boot its command went to: if the node has another boot by promotion, the command died with the old one. */
+  bootId: string;
+  /** The allocation it waits behind. */
+  behind: { jobId: string; attempt: number };
+  stagedAt: string;
+  /** The first phase it was staged with and its wire task ids on the node (what the job's lifecycle waits for). */
+  phase: 'prepare' | 'run';
+  taskIds: string[];
+  /**
+   * Asked back from the agent, waiting for its answer (`unstaged`): `requeue` (a job before it in queue order
+   * arrived, or its node is leaving) puts it back in the queue if it had not started; `cancel` (the job ended) only
+   * frees the node once its task is certainly not running.
+   */
+  revoke?: 'requeue' | 'cancel';
+  /** The agent answered that it had started: promoted like any staged job once its node is free. */
+  started?: true;
 }
 
 export interface Allocation {
@@ -59,6 +89,8 @@ export interface Allocation {
   nodeCount: number;
   maxWallClockMs: number;
   backfilled: boolean;
+  /** Set when it was promoted from staging: the boot and staging it was sent with, its first phase's task ids. */
+  fromStaging?: { bootId: string; stagedAt: string; taskIds: string[] };
 }
 
 /** The one document per cluster holding everything a scheduling pass reads and writes. */
@@ -67,6 +99,8 @@ export interface ClusterSchedule {
   clusterId: string;
   queue: QueuedJob[];
   allocations: Allocation[];
+  /** Jobs staged behind running ones (absent in documents written before staging: none). */
+  staged?: StagedJob[];
 }
 
 const isoTime = () => z.string().refine((t) => !Number.isNaN(Date.parse(t)), { error: 'an ISO 8601 time' });
@@ -84,6 +118,7 @@ export const clusterScheduleSchema = z.object({
       maxWallClockMs: z.number().positive(),
       requeuedAt: isoTime().optional(),
       notBefore: isoTime().optional(),
+      unstageable: z.literal(true).optional(),
     }),
   ),
   allocations: z.array(
@@ -98,8 +133,32 @@ export const clusterScheduleSchema = z.object({
       nodeCount: z.number().int().positive(),
       maxWallClockMs: z.number().positive(),
       backfilled: z.boolean(),
+      fromStaging: z.object({ bootId: z.string(), stagedAt: isoTime(), taskIds: z.array(z.string()) }).optional(),
     }),
   ),
+  staged: z
+    .array(
+      z.object({
+        jobId: z.string(),
+        attempt: z.number().int().positive(),
+        priority: z.enum(JOB_PRIORITIES),
+        nodeCount: z.number().int().positive(),
+        queuedAt: isoTime(),
+        maxWallClockMs: z.number().positive(),
+        requeuedAt: isoTime().optional(),
+        notBefore: isoTime().optional(),
+        unstageable: z.literal(true).optional(),
+        nodeId: z.string(),
+        bootId: z.string(),
+        behind: z.object({ jobId: z.string(), attempt: z.number().int().positive() }),
+        stagedAt: isoTime(),
+        phase: z.enum(['prepare', 'run']),
+        taskIds: z.array(z.string()),
+        revoke: z.enum(['requeue', 'cancel']).optional(),
+        started: z.literal(true).optional(),
+      }),
+    )
+    .optional(),
 }) satisfies z.ZodType<ClusterSchedule>;
 
 export type BackfillPolicy = 'easy' | 'none';
@@ -108,6 +167,8 @@ export interface PlanInput {
   nodes: readonly SchedulerNode[];
   queue: readonly QueuedJob[];
   allocations: readonly Allocation[];
+  /** Jobs staged behind allocations: they hold their nodes, and for as long as they may run after their holder. */
+  staged?: readonly StagedJob[];
   /** ISO 8601; the caller's clock (keeps this function pure). */
   now: string;
   backfill?: BackfillPolicy;
@@ -162,9 +223,13 @@ export function queueOrder(queue: readonly QueuedJob[]): QueuedJob[] {
     .map((k) => k.job);
 }
 
-/** Idle nodes no allocation holds, sorted by id (the order they are handed out). */
-export function freeNodes(nodes: readonly SchedulerNode[], allocations: readonly Allocation[]): string[] {
-  const held = new Set(allocations.flatMap((a) => a.nodeIds));
+/** Idle nodes no allocation (nor staged job) holds, sorted by id (the order they are handed out). */
+export function freeNodes(
+  nodes: readonly SchedulerNode[],
+  allocations: readonly Allocation[],
+  staged: readonly StagedJob[] = [],
+): string[] {
+  const held = new Set([...allocations.flatMap((a) => a.nodeIds), ...staged.map((s) => s.nodeId)]);
   return nodes
     .filter((n) => n.state === 'idle' && !held.has(n.nodeId))
     .map((n) => n.nodeId)
@@ -186,7 +251,8 @@ export function freeNodes(nodes: readonly SchedulerNode[], allocations: readonly
 export function planAllocations(input: PlanInput): Plan {
   const policy = input.backfill ?? 'easy';
   const now = Date.parse(input.now);
-  const free = freeNodes(input.nodes, input.allocations);
+  const staged = input.staged ?? [];
+  const free = freeNodes(input.nodes, input.allocations, staged);
   let next = 0; // free[next..] are still unassigned
   const take = (count: number) => {
     const nodeIds = free.slice(next, next + count);
@@ -212,7 +278,7 @@ export function planAllocations(input: PlanInput): Plan {
         startedNow.push({ nodeIds, deadline: now + job.maxWallClockMs });
         continue;
       }
-      const running = input.allocations.map((a) => ({ nodeIds: a.nodeIds, deadline: Date.parse(a.deadline) }));
+      const running = holdersOf(input.allocations, staged, now);
       const computed = shadowOf(job.nodeCount, available(), input.nodes, [...running, ...startedNow]);
       shadow = computed.shadow;
       extra = computed.extra;
@@ -235,6 +301,35 @@ export function planAllocations(input: PlanInput): Plan {
     if (available() === 0) break;
   }
   return reservation === undefined ? { allocations: planned } : { allocations: planned, reservation };
+}
+
+/**
+ * When each allocation's nodes come back: at its deadline, except a node with a job staged behind it, which comes
+ * back once that job has run its own limit too (a staged job whose holder is gone holds its node from now on).
+ */
+function holdersOf(
+  allocations: readonly Allocation[],
+  staged: readonly StagedJob[],
+  now: number,
+): Array<{ nodeIds: string[]; deadline: number }> {
+  const stagedOn = new Map(staged.map((s) => [s.nodeId, s]));
+  const holders: Array<{ nodeIds: string[]; deadline: number }> = [];
+  const covered = new Set<string>();
+  for (const a of allocations) {
+    const deadline = Date.parse(a.deadline);
+    const plain = a.nodeIds.filter((id) => !stagedOn.has(id));
+    if (plain.length > 0) holders.push({ nodeIds: plain, deadline });
+    for (const id of a.nodeIds) {
+      const next = stagedOn.get(id);
+      if (!next) continue;
+      covered.add(id);
+      holders.push({ nodeIds: [id], deadline: Math.max(deadline, now) + next.maxWallClockMs });
+    }
+  }
+  for (const s of staged) {
+    if (!covered.has(s.nodeId)) holders.push({ nodeIds: [s.nodeId], deadline: now + s.maxWallClockMs });
+  }
+  return holders;
 }
 
 // When `need` nodes are certain to be free: the idle ones now, then each running allocation's nodes at its deadline
@@ -291,7 +386,12 @@ export function emptySchedule(clusterId: string): ClusterSchedule {
 
 /** Adds a job to the queue; a no-op if that job is already queued or holds nodes. */
 export function enqueue(doc: ClusterSchedule, job: QueuedJob): ClusterSchedule {
-  if (doc.queue.some((q) => q.jobId === job.jobId) || doc.allocations.some((a) => a.jobId === job.jobId)) return doc;
+  if (
+    doc.queue.some((q) => q.jobId === job.jobId) ||
+    doc.allocations.some((a) => a.jobId === job.jobId) ||
+    (doc.staged ?? []).some((s) => s.jobId === job.jobId)
+  )
+    return doc;
   return { ...doc, queue: [...doc.queue, job] };
 }
 
@@ -353,7 +453,7 @@ export function release(doc: ClusterSchedule, jobId: string, attempt?: number): 
  * node twice.
  */
 export function applyPlan(doc: ClusterSchedule, plan: Plan, now: string): ClusterSchedule {
-  const held = new Set(doc.allocations.flatMap((a) => a.nodeIds));
+  const held = new Set([...doc.allocations.flatMap((a) => a.nodeIds), ...(doc.staged ?? []).map((s) => s.nodeId)]);
   const queued = new Map(doc.queue.map((q) => [`${q.attempt}:${q.jobId}`, q]));
   const started = new Map<string, Allocation>();
   for (const p of plan.allocations) {
@@ -390,7 +490,14 @@ export function schedulePass(
   now: string,
   backfill: BackfillPolicy = 'easy',
 ): { doc: ClusterSchedule; started: Allocation[]; plan: Plan } {
-  const plan = planAllocations({ nodes, queue: doc.queue, allocations: doc.allocations, now, backfill });
+  const plan = planAllocations({
+    nodes,
+    queue: doc.queue,
+    allocations: doc.allocations,
+    ...(doc.staged ? { staged: doc.staged } : {}),
+    now,
+    backfill,
+  });
   const next = applyPlan(doc, plan, now);
   const before = new Set(doc.allocations);
   return { doc: next, started: next.allocations.filter((a) => !before.has(a)), plan };

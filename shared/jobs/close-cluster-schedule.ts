@@ -30,7 +30,7 @@ export async function closeClusterSchedule(
   const error: BatchAiError = clusterNotFound(input.clusterId);
   const schedule = await deps.schedules.read(input.clusterId);
   await Promise.all([
-    ...schedule.queue.map((q) =>
+    ...[...schedule.queue, ...(schedule.staged ?? []).filter((x) => x.revoke !== 'cancel')].map((q) =>
       deps.signals.jobEvent(q.jobId, JOB_EVENTS.allocated, {
         jobId: q.jobId,
         attempt: q.attempt,
@@ -47,7 +47,11 @@ export async function closeClusterSchedule(
       } satisfies ReleaseNodesEvent),
     ),
   ]);
-  return { closed: true, failedQueued: schedule.queue.length, failedRunning: schedule.allocations.length };
+  return {
+    closed: true,
+    failedQueued: schedule.queue.length + (schedule.staged ?? []).filter((x) => x.revoke !== 'cancel').length,
+    failedRunning: schedule.allocations.length,
+  };
 }
 
 export function clusterNotFound(clusterId: string): BatchAiError {

@@ -1,9 +1,11 @@
 import { completeOperation } from '../api/operation-tracker.js';
 import type { BatchAiError } from '../domain/resource-states.js';
 import { release } from '../domain/scheduling.js';
+import { cancelStaged } from '../domain/staging.js';
 import { isFinal, jobIdOf, markNodesIdle, type RunningJobRecord } from './job-records.js';
 import type { JobRunDeps } from './job-run-deps.js';
 import { scheduleCluster } from './schedule-cluster.js';
+import { unstageJobAttempt } from './stage-job-attempt.js';
 
 // The end of a job, whatever ended it: the final state with executionInfo in Batch AI's shape (startTime, endTime,
 // exitCode, errors), its nodes given back (schedule released, nodes idle), and the next job started on them. A job
@@ -31,7 +33,7 @@ export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promis
   // The nodes go to the next job while the final state is written: the two are independent documents.
   const pass = released
     ? undefined
-    : scheduleCluster(deps, input.clusterId, { jobId: input.jobId }).catch(() => undefined);
+    : scheduleCluster(deps, input.clusterId, { jobId: input.jobId, outcome: input.outcome }).catch(() => undefined);
   try {
     await deps.store.update(jobIdOf(input.jobId), (current) => {
       const job = current.record as unknown as RunningJobRecord;
@@ -75,9 +77,14 @@ export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promis
       for (const q of current.queue.filter((q) => q.jobId.toLowerCase() === input.jobId.toLowerCase())) {
         doc = release(doc, q.jobId);
       }
-      return { doc, result: mine.flatMap((a) => a.nodeIds) };
+      const cancelling = cancelStaged(doc, input.jobId);
+      return {
+        doc: cancelling.doc,
+        result: { nodeIds: mine.flatMap((a) => a.nodeIds), cancelled: cancelling.cancelled },
+      };
     });
-    await markNodesIdle(deps, held, released ? 'leaving' : 'idle');
+    await Promise.all(held.cancelled.map((s) => unstageJobAttempt(deps, s, true)));
+    await markNodesIdle(deps, held.nodeIds, released ? 'leaving' : 'idle');
     await deps.signals.scheduleChanged(input.clusterId);
   }
   if (released) await deps.signals.clusterChanged(input.clusterId, `nodes released by job ${input.jobId}`);

@@ -185,9 +185,9 @@ export function parseWireTaskId(taskId: string): { uid: string; taskId: string }
   return dot > 0 ? { uid: taskId.slice(0, dot), taskId: taskId.slice(dot + 1) } : undefined;
 }
 
-class JobSecretError extends Error {}
+export class JobSecretError extends Error {}
 
-async function commandFor(
+export async function commandFor(
   deps: JobRunDeps,
   job: RunningJobRecord,
   plan: LaunchPlan,
@@ -249,7 +249,7 @@ async function commandFor(
  * The job running this attempt on these nodes (its first start time kept across attempts), or undefined when the
  * record says so already.
  */
-function runningRecord(record: RunningJobRecord, input: LaunchInput, now: string): RunningJobRecord | undefined {
+export function runningRecord(record: RunningJobRecord, input: LaunchInput, now: string): RunningJobRecord | undefined {
   const startTime = record.executionInfo?.startTime ?? now;
   const sameRun = record.run?.attempt === input.attempt && record.executionState !== 'queued';
   if (sameRun && record.executionInfo?.startTime) return undefined;
@@ -266,7 +266,7 @@ function runningRecord(record: RunningJobRecord, input: LaunchInput, now: string
 }
 
 /** A node a launch can address: registered (boot and key known), with an address, and not on its way out. */
-function usable(node: NodeRecord | undefined): node is NodeRecord {
+export function usable(node: NodeRecord | undefined): node is NodeRecord {
   return (
     !!node?.bootId && !!node.publicKey && !!node.ipAddress && node.state !== 'unusable' && node.state !== 'leaving'
   );
@@ -279,7 +279,10 @@ const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === 
  * per node from the deployment's block table and kept in its node record. On Azure every node has its own address
  * and the frameworks' customary ports are used.
  */
-async function localRendezvousPorts(deps: JobRunDeps, records: readonly NodeRecord[]): Promise<Map<string, number>> {
+export async function localRendezvousPorts(
+  deps: JobRunDeps,
+  records: readonly NodeRecord[],
+): Promise<Map<string, number>> {
   const shared = records.filter((n) => isLoopback(n.ipAddress!));
   if (shared.length === 0) return new Map();
   const assigned = await assignRendezvousPorts(deps, shared);

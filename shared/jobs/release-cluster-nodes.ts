@@ -29,6 +29,8 @@ export async function releaseClusterNodes(
   if (marked.some((m) => m.node?.state !== 'running')) {
     await deps.signals.clusterChanged(request.resourceId, 'a node to release is no longer running');
   }
+  // A job staged on a released node is asked back by the next pass: run it now, before the node's job ends.
+  await deps.signals.scheduleChanged(request.resourceId);
   const schedule = await deps.schedules.read(request.resourceId);
   const holders = schedule.allocations.filter((a) => a.nodeIds.some((n) => going.has(n)));
   await Promise.all(

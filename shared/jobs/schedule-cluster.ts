@@ -2,10 +2,20 @@ import { nodeIdOf, scaleSetNameFor } from '../domain/agent-protocol.js';
 import type { ClusterRecord } from '../domain/cluster-view.js';
 import { type NodeRecord, withNodeState } from '../domain/nodes.js';
 import { parseBatchAiResourceIdOf } from '../domain/resource-id.js';
-import { type Allocation, release, type SchedulerNode, schedulePass } from '../domain/scheduling.js';
-import { markNodesIdle } from './job-records.js';
+import { type Allocation, release, type SchedulerNode, type StagedJob, schedulePass } from '../domain/scheduling.js';
+import {
+  addStaged,
+  cancelStaged,
+  holdUntilStopped,
+  markUnstageable,
+  type StageCandidate,
+  stagingPass,
+  withdrawStaged,
+} from '../domain/staging.js';
+import { markNodesIdle, splitNodeId } from './job-records.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
-import { launchJobAttempt } from './launch-job-attempt.js';
+import { type KnownForLaunch, launchJobAttempt } from './launch-job-attempt.js';
+import { promoteStagedAttempt, stageJobAttempt, unstageJobAttempt } from './stage-job-attempt.js';
 
 // One scheduling pass of one cluster: read the cluster's nodes, plan and apply under If-Match on the schedule
 // document, mark the given nodes running (so the cluster's nodeStateCounts show them), and tell each started job
@@ -35,10 +45,21 @@ export interface SchedulePassResult {
 const scaleSetNames = new Map<string, string>();
 const MAX_REMEMBERED_CLUSTERS = 1000;
 
+export interface Finishing {
+  jobId: string;
+  /**
+   * How it ended: `succeeded` means every task exited on its own, so the agent has started whatever was staged
+   * behind it; after any other end a promoted staged job is also told to start (`startStaged`). A job promoted from
+   * staging and then terminated (possibly before its lifecycle heard it had started, so nothing stopped it) keeps
+   * its node held until the agent says its task is stopped.
+   */
+  outcome?: 'succeeded' | 'failed' | 'terminated';
+}
+
 export async function scheduleCluster(
   deps: JobRunDeps,
   clusterId: string,
-  finishing?: { jobId: string },
+  finishing?: Finishing,
 ): Promise<SchedulePassResult> {
   const parsed = parseBatchAiResourceIdOf('cluster', clusterId);
   if (!parsed.ok) throw new Error(`not a cluster id: ${clusterId}`);
@@ -64,6 +85,7 @@ export async function scheduleCluster(
   const byId = new Map(records.map((n) => [nodeIdOf(n.scaleSetName, n.instanceId), n]));
   const nodes: SchedulerNode[] = records.map((n) => ({
     nodeId: nodeIdOf(n.scaleSetName, n.instanceId),
+    ...(n.bootId ? { bootId: n.bootId } : {}),
     // Only a registered node (one we can seal secrets for) whose agent is not stopping is schedulable. A node a
     // resize asked back (releaseRequested) is leaving: when its job ends it is never handed on, even by this pass.
     state: n.releaseRequested
@@ -75,23 +97,46 @@ export async function scheduleCluster(
   const { doc, result } = await deps.schedules.update(clusterId, (current) => {
     let base = current;
     let freed = new Set<string>();
+    let cancelled: StagedJob[] = [];
     if (finishing) {
       const jobKey = finishing.jobId.toLowerCase();
       const mine = [...current.allocations, ...current.queue].filter((e) => e.jobId.toLowerCase() === jobKey);
-      freed = new Set(current.allocations.filter((a) => a.jobId.toLowerCase() === jobKey).flatMap((a) => a.nodeIds));
+      const held = current.allocations.filter((a) => a.jobId.toLowerCase() === jobKey);
+      freed = new Set(held.flatMap((a) => a.nodeIds));
       for (const e of mine) base = release(base, e.jobId);
+      // Promoted from staging and ended otherwise than by its tasks' exits: it may be running unbeknown to its
+      // lifecycle (terminated before it heard it started), so its node stays held until the agent has stopped it.
+      const holds = finishing.outcome === 'terminated' ? held.filter((a) => a.fromStaging !== undefined) : [];
+      for (const a of holds) for (const id of a.nodeIds) freed.delete(id);
+      const cancelling = cancelStaged(base, finishing.jobId);
+      base = holdUntilStopped(cancelling.doc, holds);
+      cancelled = [
+        ...cancelling.cancelled,
+        ...(base.staged ?? []).filter((x) => x.revoke === 'cancel' && holds.some((a) => a.jobId === x.jobId)),
+      ];
     }
     // The document, not the node state, says who holds a node: one marked running that no allocation holds was
     // given back and its idle mark is still to come (this pass's own finished job, or another pass's).
-    const held = new Set(base.allocations.flatMap((a) => a.nodeIds));
+    const held = new Set([...base.allocations.flatMap((a) => a.nodeIds), ...(base.staged ?? []).map((x) => x.nodeId)]);
     const planned = nodes.map((n) =>
       n.state === 'running' && !held.has(n.nodeId) ? { ...n, state: 'idle' as const } : n,
     );
     const pass = schedulePass(base, planned, now);
-    return { doc: pass.doc, result: { started: pass.started, freed } };
+    const staging = stagingPass(pass.doc, planned, now);
+    return {
+      doc: staging.doc,
+      result: {
+        started: pass.started,
+        freed,
+        cancelled,
+        promoted: staging.promoted,
+        revoked: staging.revoked,
+        candidates: staging.candidates,
+      },
+    };
   });
-  const { started, freed } = result;
-  const handedOn = new Set(started.flatMap((a) => a.nodeIds));
+  const { started, freed, cancelled, promoted, revoked, candidates } = result;
+  const handedOn = new Set([...started, ...promoted.map((p) => p.allocation)].flatMap((a) => a.nodeIds));
   const idling = [...freed].filter((id) => !handedOn.has(id));
 
   // Nodes are marked running after the document holds them: the document, not the node state, decides who
@@ -99,7 +144,7 @@ export async function scheduleCluster(
   // launches need not wait for those writes: they go out at the same time.
   // A finished job's node handed straight on is running already (as the node list says): no write at all.
   const marking = Promise.all([
-    ...started.flatMap((a) =>
+    ...[...started, ...promoted.map((p) => p.allocation)].flatMap((a) =>
       a.nodeIds
         .filter((nodeId) => !freed.has(nodeId) || byId.get(nodeId)?.state !== 'running')
         .map((nodeId) => {
@@ -122,7 +167,20 @@ export async function scheduleCluster(
       ).catch(() => undefined),
     ),
   );
-  const [, launched, lost] = await Promise.all([
+  // A promoted job may have run on its node for a while already: it is marked running and its lifecycle told.
+  const startStaged = finishing?.outcome !== 'succeeded';
+  const promoting = Promise.all(
+    promoted.map(({ staged }) =>
+      promoteStagedAttempt(deps, staged, {
+        start: startStaged || staged.behind.jobId.toLowerCase() !== finishing?.jobId.toLowerCase(),
+      }).catch(() => undefined),
+    ),
+  );
+  const asking = Promise.all([
+    ...revoked.map((x) => unstageJobAttempt(deps, x, false).catch(() => undefined)),
+    ...cancelled.map((x) => unstageJobAttempt(deps, x, true).catch(() => undefined)),
+  ]);
+  const [, launched, lost, promotedLaunches] = await Promise.all([
     marking,
     launching,
     confirmLost(
@@ -131,6 +189,8 @@ export async function scheduleCluster(
       doc.allocations,
       byId,
     ),
+    promoting,
+    asking,
   ]);
   await Promise.all([
     ...started.map((a, i) =>
@@ -141,8 +201,18 @@ export async function scheduleCluster(
         ...(launched[i] ? { launched: launched[i] } : {}),
       } satisfies AllocatedEvent),
     ),
+    ...promoted.map(({ allocation }, i) =>
+      deps.signals.jobEvent(allocation.jobId, JOB_EVENTS.allocated, {
+        jobId: allocation.jobId,
+        attempt: allocation.attempt,
+        nodeIds: allocation.nodeIds,
+        ...(promotedLaunches[i] ? { launched: promotedLaunches[i] } : {}),
+      } satisfies AllocatedEvent),
+    ),
     ...lost.map((l) => deps.signals.jobEvent(l.jobId, JOB_EVENTS.nodeLost, l)),
   ]);
+  // Last, the jobs to send ahead: their holders' records name their nodes now (launched and promoted above).
+  if (candidates.length > 0) await stageCandidates(deps, clusterId, candidates, { cluster, nodes: byId }, now);
   return {
     started: started.length,
     lost: lost.length,
@@ -229,4 +299,78 @@ function lostNodes(
     }
   }
   return [];
+}
+
+/** Builds and sends the staged jobs' commands, after recording them in the document (what the agent may run). */
+async function stageCandidates(
+  deps: JobRunDeps,
+  clusterId: string,
+  candidates: readonly StageCandidate[],
+  known: KnownForLaunch,
+  now: string,
+): Promise<void> {
+  const built = await Promise.all(
+    candidates.map(async (c) => ({
+      candidate: c,
+      result: await stageJobAttempt(
+        deps,
+        { jobId: c.job.jobId, attempt: c.job.attempt, nodeId: c.nodeId, behind: c.behind, at: now },
+        known,
+      ).catch(() => ({ ok: false as const, skip: true as const })),
+    })),
+  );
+  const ready = built.flatMap(({ candidate: c, result: r }) =>
+    r.ok
+      ? [
+          {
+            staged: {
+              ...c.job,
+              nodeId: c.nodeId,
+              bootId: c.bootId,
+              behind: c.behind,
+              stagedAt: now,
+              phase: r.phase,
+              taskIds: r.taskIds,
+            } satisfies StagedJob,
+            commands: r.commands,
+          },
+        ]
+      : [],
+  );
+  const unstageable = built.filter((b) => !b.result.ok && 'unstageable' in b.result).map((b) => b.candidate.job);
+  if (ready.length === 0 && unstageable.length === 0) return;
+  const { result: added } = await deps.schedules.update(clusterId, (current) => {
+    let doc = current;
+    for (const job of unstageable) doc = markUnstageable(doc, job.jobId, job.attempt);
+    // Still behind the same holder on the same node, and still queued: otherwise the candidate is stale.
+    const fresh = ready.filter(({ staged }) =>
+      doc.allocations.some(
+        (a) =>
+          a.jobId === staged.behind.jobId && a.attempt === staged.behind.attempt && a.nodeIds.includes(staged.nodeId),
+      ),
+    );
+    const next = addStaged(
+      doc,
+      fresh.map((r) => r.staged),
+    );
+    const inDoc = new Set((next.staged ?? []).map((x) => `${x.attempt}:${x.jobId}:${x.nodeId}:${x.stagedAt}`));
+    return {
+      doc: next,
+      result: fresh.filter((r) => inDoc.has(`${r.staged.attempt}:${r.staged.jobId}:${r.staged.nodeId}:${now}`)),
+    };
+  });
+  await Promise.all(
+    added.map(async ({ staged, commands }) => {
+      const { scaleSetName, instanceId } = splitNodeId(staged.nodeId);
+      try {
+        for (const command of commands) await deps.commands.send(scaleSetName, instanceId, command);
+      } catch {
+        // Not on its way to the agent: back to the queue it goes, to start the ordinary way.
+        await deps.schedules.update(clusterId, (current) => ({
+          doc: withdrawStaged(current, staged),
+          result: undefined,
+        }));
+      }
+    }),
+  );
 }

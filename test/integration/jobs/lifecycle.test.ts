@@ -230,9 +230,15 @@ t('a burst of mixed jobs starts in priority order, and a 2-node job gets both no
       .database(stack.descriptor.cosmos.database)
       .container(SCHEDULES_CONTAINER.id as string),
   );
+  // Queued or staged behind the gate (decision 0120); a job staged before a higher one arrived is asked back from
+  // its node's agent, and the test waits for that answer too: what is staged when the gate ends starts first.
   await waitFor(
-    'all five jobs in the cluster queue',
-    async () => (await schedules.read(c.clusterId)).queue.length === order.length,
+    'all five jobs in the cluster queue, staging settled',
+    async () => {
+      const doc = await schedules.read(c.clusterId);
+      const staged = doc.staged ?? [];
+      return doc.queue.length + staged.length === order.length && staged.every((s) => s.revoke === undefined);
+    },
     120_000,
   );
   await writeFile(release, '');

@@ -197,8 +197,11 @@ test(
       await submitJob(c.api, next, jobBody(c.clusterId, { customToolkitSettings: { commandLine: 'echo next' } }));
       const schedules = new CosmosScheduleStore(database.container(SCHEDULES_CONTAINER.id as string));
       await waitFor(
-        'the next job in the cluster queue',
-        async () => (await schedules.read(c.clusterId)).queue.some((q) => q.jobId.endsWith('/wait-next')),
+        "the next job in the cluster queue (or staged behind the kept node's job)",
+        async () => {
+          const doc = await schedules.read(c.clusterId);
+          return [...doc.queue, ...(doc.staged ?? [])].some((q) => q.jobId.endsWith('/wait-next'));
+        },
         120_000,
         100,
       );

@@ -45,8 +45,9 @@ const inQueue = (names: string[]) =>
   waitFor(
     `${names.join(', ')} in the cluster queue`,
     async () => {
-      const { queue } = await schedules.read(c.clusterId);
-      return names.every((n) => queue.some((q) => q.jobId.endsWith(`/jobs/${n}`)));
+      // Queued, or staged behind the running job (decision 0120): both are `queued` to the user.
+      const { queue, staged = [] } = await schedules.read(c.clusterId);
+      return names.every((n) => [...queue, ...staged].some((q) => q.jobId.endsWith(`/jobs/${n}`)));
     },
     120_000,
     100,
@@ -95,7 +96,10 @@ test('terminate and delete: queued, final, preparing, running and terminating jo
     await remove(queuedDel);
     await waitFor(
       'the queue to be empty',
-      async () => (await schedules.read(c.clusterId)).queue.length === 0,
+      async () => {
+        const doc = await schedules.read(c.clusterId);
+        return doc.queue.length === 0 && (doc.staged ?? []).length === 0;
+      },
       120_000,
       100,
     );

@@ -116,9 +116,13 @@ interface ScheduleDoc {
   clusterId: string;
   queue: Array<{ jobId: string; attempt: number }>;
   allocations: Array<{ jobId: string; attempt: number; nodeIds: string[] }>;
+  staged?: Array<{ jobId: string; attempt: number; nodeId: string }>;
 }
 
-/** The invariants one schedule document must hold: a node held once, a job held or queued once. */
+/**
+ * The invariants one schedule document must hold: a node held once, a job held, staged or queued once, at most one
+ * job staged per node (a staged job waits behind the node's holder: that is not holding it twice).
+ */
 export function scheduleViolations(doc: ScheduleDoc): string[] {
   const out: string[] = [];
   const holder = new Map<string, string>();
@@ -137,6 +141,15 @@ export function scheduleViolations(doc: ScheduleDoc): string[] {
     const seen = jobs.get(q.jobId);
     if (seen) out.push(`job ${q.jobId} both ${seen.startsWith('attempt') ? 'allocated' : 'queued'} and queued`);
     jobs.set(q.jobId, 'queued');
+  }
+  const stagedOn = new Map<string, string>();
+  for (const st of doc.staged ?? []) {
+    const other = stagedOn.get(st.nodeId);
+    if (other) out.push(`node ${st.nodeId} has ${other} and ${st.jobId}#${st.attempt} staged`);
+    stagedOn.set(st.nodeId, `${st.jobId}#${st.attempt}`);
+    const seen = jobs.get(st.jobId);
+    if (seen) out.push(`job ${st.jobId} both ${seen.startsWith('attempt') ? 'allocated' : seen} and staged`);
+    jobs.set(st.jobId, 'staged');
   }
   return out;
 }
