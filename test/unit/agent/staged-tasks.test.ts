@@ -62,9 +62,6 @@ test('startStaged releases a staged task, does nothing for one that left the sta
   assert.equal(s.arrive(ref('c.0', 'job', 2), ['z.0'], 'C2').action, 'stage', 'tokens are per (job, attempt)');
   assert.deepEqual(s.arrive(ref('c.0'), ['z.0'], 'C'), { action: 'start' }, 'the token starts it at once');
 });
-  assert.deepEqual(s.arrive(ref('c.0'), ['z.0'], 'C'), { action: 'start' }, 'the token starts it at once');
-  assert.equal(s.arrive(ref('d.0', 'job', 2), ['z.0'], 'D').action, 'stage', 'tokens are per (job, attempt)');
-});
 
 test('unstageTask drops a staged task, cancels one not yet received, and reports one that started', () => {
   const s = new StagedTasks<string>();
