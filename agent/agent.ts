@@ -23,7 +23,7 @@ type SetupState = 'none' | 'running' | 'succeeded' | 'failed';
 
 /**
  * One boot of the node agent: a new bootId and key pair, its command queue, `registered`, heartbeats, and the
- * commands (setup, runTask, killTask) until it is stopped.
+ * commands (setup, runTask with staging, startStaged, unstageTask, killTask) until it is stopped.
  */
 export class Agent {
   readonly bootId = randomUUID();
@@ -80,6 +80,8 @@ export class Agent {
         setup: (c) => this.onSetup(c),
         runTask: (c) => this.tasks.run(c),
         killTask: (c) => this.tasks.kill(c),
+        startStaged: (c) => this.tasks.startStaged(c),
+        unstageTask: (c) => this.tasks.unstage(c),
       },
       {
         // After an outage the app may have given this node up for lost: register again with the full state.

@@ -9,10 +9,10 @@ import { LogShipper } from './log-shipper.js';
 import { type MountContext, MountError } from './mounts/mount-context.js';
 import { mountVolume, unmountBlob } from './mounts/mount-volume.js';
 import { groupAlive, killGroup, processStartTime, spawnBash, spawnLogged, waitForExit } from './run-process.js';
+import { StagedTasks, type TaskRef } from './staged-tasks.js';
 import { resolveNodePath, taskEnvironment } from './task-env.js';
 
 type RunTask = Extract<AgentCommand, { kind: 'runTask' }>;
-type TaskRef = { jobId: string; attempt: number; taskId: string };
 
 const KILL_GRACE_MS = 3000;
 
@@ -22,6 +22,15 @@ interface Running {
   exited: Promise<void>;
   /** The Docker container of a containerSettings task: killing the docker CLI does not stop it. */
   container?: string;
+}
+
+/** A task between its start decision and its spawn (mounts, directories, files). */
+interface Starting {
+  /** A kill came while it was starting: it is killed as soon as it runs. */
+  kill: boolean;
+  /** Resolves once it runs (with its entry) or could not start (undefined; its taskExited is emitted by then). */
+  done: Promise<Running | undefined>;
+  settle: (entry: Running | undefined) => void;
 }
 
 /** A task that cannot start: reported as taskExited with this Batch AI error. */
@@ -39,6 +48,8 @@ const jobKeyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}`;
 
 const keyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}\n${r.taskId}`;
 
+const refOf = (r: TaskRef): TaskRef => ({ jobId: r.jobId, attempt: r.attempt, taskId: r.taskId });
+
 /**
  * The job processes of this node. Each runs as `bash -c <commandLine>` in its own process group, its output in
  * stdout.txt / stderr.txt of its stdOutErrDirectory (the app gives every task but the master a directory of its
@@ -47,6 +58,10 @@ const keyOf = (r: TaskRef) => `${r.jobId}\n${r.attempt}\n${r.taskId}`;
  */
 export class TaskRunner {
   private readonly running = new Map<string, Running>();
+  private readonly starting = new Map<string, Starting>();
+  private readonly staged = new StagedTasks<RunTask>();
+  private stopping = false;
+  private recording: Promise<void> = Promise.resolve();
   /** The job mounts of each job (jobId + attempt) on this node, released when its last task here ends. */
   private readonly jobMounts = new Map<string, Set<string>>();
   /** Mounting and releasing a job's mounts never interleave (a task starting while the previous one ends). */
@@ -68,12 +83,60 @@ export class TaskRunner {
     return [...this.running.values()].map((r) => ({ ...r.ref }));
   }
 
+  /**
+   * runTask. Everything up to the first await is synchronous on purpose: a staged task is registered (or a go
+   * token, a cancellation, an exit it waits for is taken into account) before the next command of the same receive
+   * batch is looked at.
+   */
   async run(command: RunTask): Promise<void> {
-    const ref = { jobId: command.jobId, attempt: command.attempt, taskId: command.taskId };
+    const ref = refOf(command);
+    if (this.stopping) return;
     if (this.running.has(keyOf(ref))) {
       this.events.emit({ kind: 'taskStarted', ...ref });
       return;
     }
+    if (this.starting.has(keyOf(ref))) return;
+    const arrival = this.staged.arrive(ref, command.after, command);
+    if (arrival.action === 'cancelled') {
+      log.info('runTask of an unstaged task dropped', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId });
+      return;
+    }
+    if (arrival.action === 'stage') {
+      log.info('task staged', { taskId: ref.taskId, waitingFor: arrival.waitingFor.join(' ') });
+      return;
+    }
+    if (arrival.action === 'start') await this.start(command);
+  }
+
+  /** startStaged: the staged task starts now, whatever it waits for. */
+  async startStaged(ref: TaskRef): Promise<void> {
+    const release = this.staged.release(ref);
+    if (release.outcome === 'released') await this.start(release.payload);
+    else if (release.outcome === 'token')
+      log.info('startStaged before its runTask; remembered', { taskId: ref.taskId });
+  }
+
+  /** unstageTask: answered with exactly one `unstaged`, `started` only once a killed task has exited. */
+  async unstage(ref: TaskRef & { kill: boolean }): Promise<void> {
+    const task = refOf(ref);
+    if (this.staged.unstage(task) === 'dropped') {
+      this.events.emit({ kind: 'unstaged', ...task, outcome: 'dropped' });
+      return;
+    }
+    if (ref.kill) await this.kill(task);
+    this.events.emit({ kind: 'unstaged', ...task, outcome: 'started' });
+  }
+
+  /** Mounts, directories, files, spawn: the one way a task starts, whether it was staged or not. */
+  private async start(command: RunTask): Promise<void> {
+    const ref = refOf(command);
+    if (this.stopping) return;
+    let settle!: (entry: Running | undefined) => void;
+    const done = new Promise<Running | undefined>((resolve) => {
+      settle = resolve;
+    });
+    const slot: Starting = { kill: false, done, settle };
+    this.starting.set(keyOf(ref), slot);
     let child: ChildProcess;
     let shipper: LogShipper | undefined;
     let container: string | undefined;
@@ -148,7 +211,8 @@ export class TaskRunner {
         child = spawnBash(command.commandLine, output);
       }
     } catch (err) {
-      if (![...this.running.values()].some((r) => jobKeyOf(r.ref) === jobKeyOf(ref))) await this.releaseJob(ref);
+      this.starting.delete(keyOf(ref));
+      if (!this.jobBusy(ref)) await this.releaseJob(ref);
       this.events.emit({
         kind: 'taskExited',
         ...ref,
@@ -159,19 +223,22 @@ export class TaskRunner {
             ? { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
             : { code: 'TaskFailedToStart', message: `The task could not be started: ${errorText(err)}` },
       });
+      settle(undefined);
+      this.startReady(ref.taskId);
       return;
     }
     const exit = waitForExit(child);
+    let reportedStarted!: () => void;
+    const startReported = new Promise<void>((resolve) => {
+      reportedStarted = resolve;
+    });
     const entry: Running = { ref, child, exited: Promise.resolve(), ...(container ? { container } : {}) };
-    this.running.set(keyOf(ref), entry);
-    this.paceSyncs();
-    shipper?.start();
-    await this.recordGroups();
-    this.events.emit({ kind: 'taskStarted', ...ref });
-    log.info('task started', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId, pid: child.pid ?? 0 });
     entry.exited = exit.then(async (result) => {
       // Whatever the task left running in its group goes with it, as when a Batch AI task ended.
       killGroup(child.pid, 'SIGKILL');
+      // Its processes are gone: a task staged behind it starts now. What follows (log shipping, blob flush, the
+      // job's unmount, the event) concerns this task's files and mounts only, so it runs alongside the next start.
+      this.startReady(ref.taskId);
       await shipper?.finish();
       // The task's files are closed: what it wrote on blob mounts goes up before its exit is reported.
       await Promise.all(
@@ -179,9 +246,10 @@ export class TaskRunner {
           m.sync?.flush().catch((err) => log.warn('flushing a blob mount failed', { error: errorText(err) })),
         ),
       );
+      await startReported;
       this.running.delete(keyOf(ref));
       this.paceSyncs();
-      if (![...this.running.values()].some((r) => jobKeyOf(r.ref) === jobKeyOf(ref))) await this.releaseJob(ref);
+      if (!this.jobBusy(ref)) await this.releaseJob(ref);
       await this.recordGroups();
       log.info('task exited', { taskId: ref.taskId, exitCode: result.exitCode, signal: result.signal });
       this.events.emit({
@@ -195,6 +263,34 @@ export class TaskRunner {
       });
       this.exited();
     });
+    this.running.set(keyOf(ref), entry);
+    this.starting.delete(keyOf(ref));
+    settle(entry);
+    if (slot.kill) void this.terminate(entry);
+    this.paceSyncs();
+    shipper?.start();
+    await this.recordGroups();
+    this.events.emit({ kind: 'taskStarted', ...ref });
+    reportedStarted();
+    log.info('task started', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId, pid: child.pid ?? 0 });
+  }
+
+  /** A task's processes are gone: the staged tasks that waited only for it start. */
+  private startReady(taskId: string): void {
+    if (this.stopping) return;
+    for (const command of this.staged.taskExited(taskId)) {
+      log.info('staged task released', { taskId: command.taskId, after: taskId });
+      void this.start(command);
+    }
+  }
+
+  /** Whether a task of this job is running or starting on this node (its job mounts are then in use). */
+  private jobBusy(ref: TaskRef): boolean {
+    const job = jobKeyOf(ref);
+    return (
+      [...this.running.values()].some((r) => jobKeyOf(r.ref) === job) ||
+      [...this.starting.keys()].some((k) => k.startsWith(`${job}\n`))
+    );
   }
 
   /** Blob mounts sync at the fast pace while tasks run, slowly while the node is idle. */
@@ -233,21 +329,51 @@ export class TaskRunner {
 
   private releaseJob(ref: TaskRef): Promise<void> {
     return this.locked(ref, async () => {
-      if ([...this.running.values()].some((r) => jobKeyOf(r.ref) === jobKeyOf(ref))) return;
+      if (this.jobBusy(ref)) return;
       for (const path of this.jobMounts.get(jobKeyOf(ref)) ?? []) await unmountBlob(path, this.ctx);
       this.jobMounts.delete(jobKeyOf(ref));
     });
   }
 
-  /** SIGTERM to the task's process group, SIGKILL after a grace period; taskExited follows from the exit. */
+  /**
+   * killTask: SIGTERM to the task's process group, SIGKILL after a grace period; taskExited follows from the exit,
+   * and this resolves once it is emitted. A task still starting is killed as soon as it runs. A staged task is
+   * dropped and reported ended at once (TaskCancelled), so a job killed meanwhile waits for no grace.
+   */
   async kill(ref: TaskRef): Promise<void> {
-    const entry = this.running.get(keyOf(ref));
-    if (!entry) return;
-    await this.terminate(entry);
+    const task = refOf(ref);
+    if (this.staged.drop(task)) {
+      log.info('staged task cancelled', { taskId: task.taskId });
+      this.events.emit({
+        kind: 'taskExited',
+        ...task,
+        exitCode: null,
+        signal: null,
+        error: { code: 'TaskCancelled', message: 'The task was killed before it started (it was staged).' },
+      });
+      this.startReady(task.taskId);
+      return;
+    }
+    const starting = this.starting.get(keyOf(task));
+    if (starting) {
+      starting.kill = true;
+      const entry = await starting.done;
+      if (entry) await entry.exited;
+      return;
+    }
+    const entry = this.running.get(keyOf(task));
+    if (entry) await this.terminate(entry);
   }
 
+  /** The agent stops: staged tasks are dropped, starting and running ones killed. */
   async killAll(): Promise<void> {
-    await Promise.all([...this.running.values()].map((e) => this.terminate(e)));
+    this.stopping = true;
+    this.staged.clear();
+    for (const slot of this.starting.values()) slot.kill = true;
+    await Promise.all([
+      ...[...this.running.values()].map((e) => this.terminate(e)),
+      ...[...this.starting.values()].map(async (s) => (await s.done)?.exited),
+    ]);
   }
 
   private async terminate(entry: Running): Promise<void> {
@@ -262,7 +388,13 @@ export class TaskRunner {
     return join(this.ctx.paths.stateDir, 'task-process-groups.json');
   }
 
-  private async recordGroups(): Promise<void> {
+  /** One write of the groups file at a time (a staged task starts while its predecessor's exit is recorded). */
+  private recordGroups(): Promise<void> {
+    this.recording = this.recording.then(() => this.writeGroups());
+    return this.recording;
+  }
+
+  private async writeGroups(): Promise<void> {
     const pids = [...this.running.values()]
       .map((r) => r.child.pid)
       .filter((p): p is number => Boolean(p))

@@ -94,9 +94,12 @@ const command: Rule = {
           object: { image: 'string', serverUrl: 'string', username: 'string', password: sealed, shmSize: 'string' },
           optional: ['serverUrl', 'username', 'password', 'shmSize'],
         },
+        after: { array: 'string' },
       },
-      optional: ['files', 'container', 'mounts'],
+      optional: ['files', 'container', 'mounts', 'after'],
     },
+    startStaged: { object: { ...base, ...taskRef } },
+    unstageTask: { object: { ...base, ...taskRef, kill: 'boolean' } },
     killTask: { object: { ...base, ...taskRef } },
   },
 };

@@ -90,7 +90,23 @@ const valid: object[] = [
     secrets: [],
     stdOutErrDirectory: '/o',
   },
+  {
+    ...base,
+    kind: 'runTask',
+    jobId: 'j',
+    attempt: 1,
+    taskId: 'u2.master',
+    commandLine: 'x',
+    workingDirectory: '/',
+    environmentVariables: [],
+    secrets: [],
+    stdOutErrDirectory: '/o',
+    after: ['u1.master', 'u1.rank-1'],
+  },
   { ...base, kind: 'killTask', jobId: 'j', attempt: 1, taskId: '0' },
+  { ...base, kind: 'startStaged', jobId: 'j', attempt: 1, taskId: 'u2.master' },
+  { ...base, kind: 'unstageTask', jobId: 'j', attempt: 1, taskId: 'u2.master', kill: true },
+  { ...base, kind: 'unstageTask', jobId: 'j', attempt: 3, taskId: 'u2.master', kill: false },
 ];
 
 const replacements: unknown[] = [undefined, null, 1, 1.5, 'x', true, [], {}, { alg: 'none' }];
