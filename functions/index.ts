@@ -30,7 +30,8 @@ registerVmEvents(); // VM health events (Event Grid): evictions, host crashes
 registerJobLifecycle(
   async (context) => jobRunDeps(df.getClient(context)),
   async () => (await appServices()).base,
-  async (jobId, context) => signalClusterDemand(df.getClient(context), (await appServices()).base, jobId),
+  async (jobId, clusterId, context) =>
+    signalClusterDemand(df.getClient(context), (await appServices()).base, jobId, clusterId),
 );
 registerClusterScheduler(async (context) => jobRunDeps(df.getClient(context))); // one scheduler per cluster
 // one orchestration per cluster / file server

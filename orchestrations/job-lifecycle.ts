@@ -400,7 +400,7 @@ function taskFailure(phase: 'prepare' | 'run', e: TaskExitedEvent): TaskFailure 
 export function createJobActivities(
   deps: (context: InvocationContext) => Promise<JobRunDeps>,
   transitions: () => Promise<TransitionDeps>,
-  demandChanged?: (jobId: string, context: InvocationContext) => Promise<void>,
+  demandChanged?: (jobId: string, clusterId: string, context: InvocationContext) => Promise<void>,
 ): Record<keyof typeof ACTIVITIES, ActivityHandler> {
   return {
     markJobProvisioned: async (input: unknown) =>
@@ -422,7 +422,7 @@ export function createJobActivities(
     finishJob: async (input: unknown, context: InvocationContext) => {
       const f = input as FinishJobInput;
       await finishJob(await deps(context), f);
-      await demandChanged?.(f.jobId, context);
+      await demandChanged?.(f.jobId, f.clusterId, context);
     },
   };
 }
@@ -430,7 +430,7 @@ export function createJobActivities(
 export function registerJobLifecycle(
   deps: (context: InvocationContext) => Promise<JobRunDeps>,
   transitions: () => Promise<TransitionDeps>,
-  demandChanged?: (jobId: string, context: InvocationContext) => Promise<void>,
+  demandChanged?: (jobId: string, clusterId: string, context: InvocationContext) => Promise<void>,
 ): void {
   df.app.orchestration(JOB_LIFECYCLE, jobLifecycle);
   const activities = createJobActivities(deps, transitions, demandChanged);

@@ -23,11 +23,18 @@ export async function statusOrAbsent(client: DurableClient, instanceId: string) 
  * A job was queued or finished: an autoscaled cluster it targets sizes by queued + running jobs, so its lifecycle
  * is told (an event to the lifecycle, no shared state). A cluster with fixed size does not care.
  */
-export async function signalClusterDemand(client: DurableClient, deps: TransitionDeps, jobId: string): Promise<void> {
+export async function signalClusterDemand(
+  client: DurableClient,
+  deps: TransitionDeps,
+  jobId: string,
+  /** The job's cluster when the caller knows it (saves reading the job). */
+  knownClusterId?: string,
+): Promise<void> {
   const job = parseBatchAiResourceIdOf('job', jobId);
   if (!job.ok) return;
-  const stored = await deps.store.get(job.value);
-  const clusterRef = (stored?.record as unknown as JobRecord | undefined)?.properties.cluster?.id;
+  const clusterRef =
+    knownClusterId ??
+    ((await deps.store.get(job.value))?.record as unknown as JobRecord | undefined)?.properties.cluster?.id;
   const clusterId = clusterRef ? parseBatchAiResourceIdOf('cluster', clusterRef) : undefined;
   if (!clusterId?.ok) return;
   const cluster = await deps.store.get(clusterId.value);
@@ -85,18 +92,19 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
       // first pass sees the change.
       await startCompute(input);
     },
-    async startJob(input: JobLifecycleInput) {
-      const instanceId = await instanceOf(input.jobId);
+    async startJob(input: JobLifecycleInput & { clusterId?: string }) {
+      const { clusterId, uid, ...lifecycleInput } = input;
+      const instanceId = uid ? jobInstanceId(uid) : await instanceOf(input.jobId);
       const existing = await statusOrAbsent(client, instanceId);
       if (existing?.instanceId) return;
       try {
-        await client.startNew(JOB_LIFECYCLE, { instanceId, input });
+        await client.startNew(JOB_LIFECYCLE, { instanceId, input: lifecycleInput });
       } catch (err) {
         // Two submissions raced to start it: the other one won, which is what we wanted.
         const now = await statusOrAbsent(client, instanceId);
         if (!now?.instanceId) throw err;
       }
-      await signalClusterDemand(client, deps, input.jobId);
+      await signalClusterDemand(client, deps, input.jobId, clusterId);
     },
     async terminateJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);

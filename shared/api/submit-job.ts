@@ -43,7 +43,13 @@ export async function submitJob(
   // Also on a repeat: if the first attempt stored the job but died before starting its lifecycle, the retry
   // finishes the job's creation (starting the orchestration twice is a no-op).
   if (outcome.operationId) {
-    await deps.lifecycles.startJob({ jobId: outcome.resource.resourceId, operationId: outcome.operationId });
+    const stored = outcome.resource.record as { uid?: string };
+    await deps.lifecycles.startJob({
+      jobId: outcome.resource.resourceId,
+      operationId: outcome.operationId,
+      ...(stored.uid ? { uid: stored.uid } : {}),
+      clusterId: properties.cluster.id,
+    });
   }
   return outcome;
 }

@@ -2,7 +2,15 @@ import { nodeIdOf, scaleSetNameFor } from '../domain/agent-protocol.js';
 import type { ClusterRecord } from '../domain/cluster-view.js';
 import { type NodeRecord, withNodeState } from '../domain/nodes.js';
 import { parseBatchAiResourceIdOf } from '../domain/resource-id.js';
-import { type Allocation, release, type SchedulerNode, type StagedJob, schedulePass } from '../domain/scheduling.js';
+import {
+  type Allocation,
+  enqueue,
+  type QueuedJob,
+  release,
+  type SchedulerNode,
+  type StagedJob,
+  schedulePass,
+} from '../domain/scheduling.js';
 import {
   addStaged,
   cancelStaged,
@@ -15,13 +23,15 @@ import {
 import { markNodesIdle, splitNodeId } from './job-records.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
 import { type KnownForLaunch, launchJobAttempt } from './launch-job-attempt.js';
+import { PassBatches } from './pass-batches.js';
 import { promoteStagedAttempt, stageJobAttempt, unstageJobAttempt } from './stage-job-attempt.js';
 
 // One scheduling pass of one cluster: read the cluster's nodes, plan and apply under If-Match on the schedule
 // document, mark the given nodes running (so the cluster's nodeStateCounts show them), and tell each started job
 // which nodes it got. Allocations holding a node that is gone, rebooted or unusable are reported to their job as
 // lost, once per pass until the job releases them.
-// Passes run from the cluster's scheduler orchestration and, directly, from the end of each job (finish-job.ts),
+// Passes run from the cluster's scheduler orchestration and, directly, from the end of each job (finish-job.ts)
+// and from each job's entry into the queue (enqueue-job.ts),
 // so two may run at once: the If-Match update recomputes a pass on what it replaces, so a node is only ever given
 // by the one write that holds it (`started` comes from the attempt that was written), and a node seen in a
 // stale state is confirmed by a fresh read before its job is told it was lost.
@@ -56,11 +66,42 @@ export interface Finishing {
   outcome?: 'succeeded' | 'failed' | 'terminated';
 }
 
-export async function scheduleCluster(
+/** What one pass does besides scheduling: jobs ending (their nodes given back) and jobs entering the queue. */
+export interface PassRequest {
+  finishing?: Finishing;
+  /** A job entering the queue: added in the pass's own document write, so it may start (or be staged) at once. */
+  enqueueing?: QueuedJob;
+}
+
+/**
+ * One scheduling pass of a cluster, run together with the other passes asked of the same cluster in this process
+ * meanwhile (pass-batches.ts): one pass at a time per cluster and process, each covering every job that ended or
+ * entered the queue while the previous one ran. Under a burst that is one document write for many jobs instead of
+ * a race of many writes on one document, each retried on every conflict.
+ */
+export function scheduleCluster(
   deps: JobRunDeps,
   clusterId: string,
   finishing?: Finishing,
+  enqueueing?: QueuedJob,
 ): Promise<SchedulePassResult> {
+  return passBatches.run(
+    clusterId.toLowerCase(),
+    { ...(finishing ? { finishing } : {}), ...(enqueueing ? { enqueueing } : {}) },
+    (batch) => runPass(deps, clusterId, batch),
+  );
+}
+
+const passBatches = new PassBatches<PassRequest, SchedulePassResult>();
+
+async function runPass(
+  deps: JobRunDeps,
+  clusterId: string,
+  batch: readonly PassRequest[],
+): Promise<SchedulePassResult> {
+  const finishingJobs = batch.flatMap((r) => (r.finishing ? [r.finishing] : []));
+  const enqueueing = batch.flatMap((r) => (r.enqueueing ? [r.enqueueing] : []));
+  const finishing = finishingJobs.length > 0;
   const parsed = parseBatchAiResourceIdOf('cluster', clusterId);
   if (!parsed.ok) throw new Error(`not a cluster id: ${clusterId}`);
   // The node list is read alongside the cluster under the scale set this cluster had last time (a cluster's uid
@@ -96,24 +137,25 @@ export async function scheduleCluster(
   }));
   const { doc, result } = await deps.schedules.update(clusterId, (current) => {
     let base = current;
-    let freed = new Set<string>();
-    let cancelled: StagedJob[] = [];
-    if (finishing) {
-      const jobKey = finishing.jobId.toLowerCase();
-      const mine = [...current.allocations, ...current.queue].filter((e) => e.jobId.toLowerCase() === jobKey);
-      const held = current.allocations.filter((a) => a.jobId.toLowerCase() === jobKey);
-      freed = new Set(held.flatMap((a) => a.nodeIds));
+    for (const job of enqueueing) base = enqueue(base, job);
+    const freed = new Set<string>();
+    const cancelled: StagedJob[] = [];
+    for (const ending of finishingJobs) {
+      const jobKey = ending.jobId.toLowerCase();
+      const mine = [...base.allocations, ...base.queue].filter((e) => e.jobId.toLowerCase() === jobKey);
+      const held = base.allocations.filter((a) => a.jobId.toLowerCase() === jobKey);
+      for (const id of held.flatMap((a) => a.nodeIds)) freed.add(id);
       for (const e of mine) base = release(base, e.jobId);
       // Promoted from staging and ended otherwise than by its tasks' exits: it may be running unbeknown to its
       // lifecycle (terminated before it heard it started), so its node stays held until the agent has stopped it.
-      const holds = finishing.outcome === 'terminated' ? held.filter((a) => a.fromStaging !== undefined) : [];
+      const holds = ending.outcome === 'terminated' ? held.filter((a) => a.fromStaging !== undefined) : [];
       for (const a of holds) for (const id of a.nodeIds) freed.delete(id);
-      const cancelling = cancelStaged(base, finishing.jobId);
+      const cancelling = cancelStaged(base, ending.jobId);
       base = holdUntilStopped(cancelling.doc, holds);
-      cancelled = [
+      cancelled.push(
         ...cancelling.cancelled,
         ...(base.staged ?? []).filter((x) => x.revoke === 'cancel' && holds.some((a) => a.jobId === x.jobId)),
-      ];
+      );
     }
     // The document, not the node state, says who holds a node: one marked running that no allocation holds was
     // given back and its idle mark is still to come (this pass's own finished job, or another pass's).
@@ -168,12 +210,14 @@ export async function scheduleCluster(
     ),
   );
   // A promoted job may have run on its node for a while already: it is marked running and its lifecycle told.
-  const startStaged = finishing?.outcome !== 'succeeded';
+  // No `startStaged` is needed behind a job that succeeded (every task of it exited, so its agent started what
+  // was staged behind it).
+  const succeeded = new Set(finishingJobs.filter((f) => f.outcome === 'succeeded').map((f) => f.jobId.toLowerCase()));
   const promoting = Promise.all(
     promoted.map(({ staged }) =>
-      promoteStagedAttempt(deps, staged, {
-        start: startStaged || staged.behind.jobId.toLowerCase() !== finishing?.jobId.toLowerCase(),
-      }).catch(() => undefined),
+      promoteStagedAttempt(deps, staged, { start: !succeeded.has(staged.behind.jobId.toLowerCase()) }).catch(
+        () => undefined,
+      ),
     ),
   );
   const asking = Promise.all([

@@ -29,6 +29,8 @@ export interface AgentEventDeps {
 export type AgentEventOutcome =
   | { outcome: 'applied'; node: NodeRecord }
   | { outcome: 'heartbeat' }
+  /** A task's event: its job's business (the caller passes exits on), nothing of the node's. */
+  | { outcome: 'task' }
   | { outcome: 'ignored'; reason: string };
 
 interface Owner {
@@ -56,6 +58,11 @@ async function ownerOf(deps: Pick<AgentEventDeps, 'store'>, event: AgentEvent): 
 
 export async function applyAgentEvent(deps: AgentEventDeps, event: AgentEvent): Promise<AgentEventOutcome> {
   const { scaleSetName, instanceId, bootId } = event.node;
+  // Task events change nothing about the node (the scheduling document says who holds it): not even a read here,
+  // since they come two per job and every job's turnover waits behind its exit's handling.
+  if (event.kind === 'taskStarted' || event.kind === 'taskExited' || event.kind === 'unstaged') {
+    return { outcome: 'task' };
+  }
   if (event.kind === 'heartbeat') {
     await deps.nodes.touch(scaleSetName, instanceId, deps.now().toISOString(), bootId);
     return { outcome: 'heartbeat' };
