@@ -59,6 +59,8 @@ const refOf = (r: TaskRef): TaskRef => ({ jobId: r.jobId, attempt: r.attempt, ta
 export class TaskRunner {
   private readonly running = new Map<string, Running>();
   private readonly starting = new Map<string, Starting>();
+  /** Tasks whose processes are gone and whose taskExited is on its way, by task id. */
+  private readonly exitReports = new Map<string, Promise<void>>();
   private readonly staged = new StagedTasks<RunTask>();
   private stopping = false;
   private recording: Promise<void> = Promise.resolve();
@@ -135,6 +137,8 @@ export class TaskRunner {
     const done = new Promise<Running | undefined>((resolve) => {
       settle = resolve;
     });
+    // The app hears of a staged task's start only after the exits it waited for (their events may still be going).
+    const predecessorsReported = (command.after ?? []).flatMap((id) => this.exitReports.get(id) ?? []);
     const slot: Starting = { kill: false, done, settle };
     this.starting.set(keyOf(ref), slot);
     let child: ChildProcess;
@@ -213,6 +217,7 @@ export class TaskRunner {
     } catch (err) {
       this.starting.delete(keyOf(ref));
       if (!this.jobBusy(ref)) await this.releaseJob(ref);
+      await Promise.all(predecessorsReported);
       this.events.emit({
         kind: 'taskExited',
         ...ref,
@@ -236,6 +241,11 @@ export class TaskRunner {
     entry.exited = exit.then(async (result) => {
       // Whatever the task left running in its group goes with it, as when a Batch AI task ended.
       killGroup(child.pid, 'SIGKILL');
+      let exitReported!: () => void;
+      const report = new Promise<void>((resolve) => {
+        exitReported = resolve;
+      });
+      this.exitReports.set(ref.taskId, report);
       // Its processes are gone: a task staged behind it starts now. What follows (log shipping, blob flush, the
       // job's unmount, the event) concerns this task's files and mounts only, so it runs alongside the next start.
       this.startReady(ref.taskId);
@@ -261,6 +271,8 @@ export class TaskRunner {
           ? { error: { code: 'TaskFailedToStart', message: `The task could not be started: ${result.spawnError}` } }
           : {}),
       });
+      exitReported();
+      if (this.exitReports.get(ref.taskId) === report) this.exitReports.delete(ref.taskId);
       this.exited();
     });
     this.running.set(keyOf(ref), entry);
@@ -270,6 +282,7 @@ export class TaskRunner {
     this.paceSyncs();
     shipper?.start();
     await this.recordGroups();
+    await Promise.all(predecessorsReported);
     this.events.emit({ kind: 'taskStarted', ...ref });
     reportedStarted();
     log.info('task started', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId, pid: child.pid ?? 0 });
