@@ -130,7 +130,7 @@ export class TaskRunner {
   }
 
   /** Mounts, directories, files, spawn: the one way a task starts, whether it was staged or not. */
-  private async start(command: RunTask): Promise<void> {
+  private async start(command: RunTask, releasedAt?: number): Promise<void> {
     const ref = refOf(command);
     if (this.stopping) return;
     let settle!: (entry: Running | undefined) => void;
@@ -142,6 +142,7 @@ export class TaskRunner {
     const slot: Starting = { kill: false, done, settle };
     this.starting.set(keyOf(ref), slot);
     let child: ChildProcess;
+    let spawnedAt = 0;
     let shipper: LogShipper | undefined;
     let container: string | undefined;
     try {
@@ -159,8 +160,8 @@ export class TaskRunner {
       if (command.mounts?.length) await this.mountForJob(ref, command.mounts, env, jobTemp);
       const cwd = resolve(jobTemp, resolveNodePath(command.workingDirectory, env, this.ctx.paths));
       const outDir = resolve(jobTemp, resolveNodePath(command.stdOutErrDirectory, env, this.ctx.paths));
-      await mkdir(cwd, { recursive: true });
-      await mkdir(outDir, { recursive: true });
+      // One turn of the event loop for both: the start of a staged task is on the critical path between two jobs.
+      await Promise.all([mkdir(cwd, { recursive: true }), mkdir(outDir, { recursive: true })]);
       const tempDir = env.AZ_BATCHAI_JOB_TEMP ? jobTemp : cwd;
       for (const file of command.files) {
         const rel = normalize(file.path);
@@ -172,10 +173,10 @@ export class TaskRunner {
       }
       const stdoutPath = join(outDir, 'stdout.txt');
       const stderrPath = join(outDir, 'stderr.txt');
-      await writeFile(stdoutPath, '', { flag: 'a' });
-      await writeFile(stderrPath, '', { flag: 'a' });
       const output = { cwd, env, stdoutPath, stderrPath };
       if (command.container) {
+        // The spawn creates the output files; a container task may fail before it, and still leaves them.
+        await Promise.all([writeFile(stdoutPath, '', { flag: 'a' }), writeFile(stderrPath, '', { flag: 'a' })]);
         const spec = command.container;
         const problem = await containerEngineProblem();
         if (problem) {
@@ -214,6 +215,7 @@ export class TaskRunner {
         shipper = LogShipper.forFiles([stdoutPath, stderrPath], this.ctx.blobMounts);
         child = spawnBash(command.commandLine, output);
       }
+      spawnedAt = performance.now();
     } catch (err) {
       this.starting.delete(keyOf(ref));
       if (!this.jobBusy(ref)) await this.releaseJob(ref);
@@ -239,6 +241,7 @@ export class TaskRunner {
     });
     const entry: Running = { ref, child, exited: Promise.resolve(), ...(container ? { container } : {}) };
     entry.exited = exit.then(async (result) => {
+      const exitSeenAt = performance.now();
       // Whatever the task left running in its group goes with it, as when a Batch AI task ended.
       killGroup(child.pid, 'SIGKILL');
       let exitReported!: () => void;
@@ -248,7 +251,7 @@ export class TaskRunner {
       this.exitReports.set(ref.taskId, report);
       // Its processes are gone: a task staged behind it starts now. What follows (log shipping, blob flush, the
       // job's unmount, the event) concerns this task's files and mounts only, so it runs alongside the next start.
-      this.startReady(ref.taskId);
+      this.startReady(ref.taskId, exitSeenAt);
       await shipper?.finish();
       // The task's files are closed: what it wrote on blob mounts goes up before its exit is reported.
       await Promise.all(
@@ -285,15 +288,22 @@ export class TaskRunner {
     await Promise.all(predecessorsReported);
     this.events.emit({ kind: 'taskStarted', ...ref });
     reportedStarted();
-    log.info('task started', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId, pid: child.pid ?? 0 });
+    log.info('task started', {
+      jobId: ref.jobId,
+      attempt: ref.attempt,
+      taskId: ref.taskId,
+      pid: child.pid ?? 0,
+      // A staged task: the agent's own share of the gap between jobs, from the predecessor's exit to this spawn.
+      ...(releasedAt !== undefined ? { exitToSpawnMs: Math.round((spawnedAt - releasedAt) * 100) / 100 } : {}),
+    });
   }
 
   /** A task's processes are gone: the staged tasks that waited only for it start. */
-  private startReady(taskId: string): void {
+  private startReady(taskId: string, exitSeenAt?: number): void {
     if (this.stopping) return;
     for (const command of this.staged.taskExited(taskId)) {
       log.info('staged task released', { taskId: command.taskId, after: taskId });
-      void this.start(command);
+      void this.start(command, exitSeenAt);
     }
   }
 
