@@ -6,7 +6,9 @@
 //  - staged: task A (held at a gate file, so the next command surely arrives while it runs) and task B with
 //    `after: [A]` are sent; once the agent has logged B as staged the gate opens; A's last act writes
 //    $EPOCHREALTIME, B's first act writes $EPOCHREALTIME; the gap is the difference. The agent also logs its own
-//    share (`exitToSpawnMs` on B's "task started": predecessor's exit seen → B spawned).
+//    figure (`exitToSpawnMs` on B's "task started": A's exit event handled → spawn() returned; not a part of the
+//    gap: spawn() forks and execs synchronously, and on a loaded machine the child may run long before the agent
+//    gets the CPU back, so its tail can exceed the gap's).
 //  - baseline (same run, same agent): A (`echo $EPOCHREALTIME`, a `true` that says when it ended) is sent; this
 //    process reads A's taskExited off node-events with a tight poller and at once sends B — the agent → queue →
 //    app → queue → agent trip today's launch path pays, with no app work in it (an app adds Cosmos and more).
@@ -237,7 +239,7 @@ export async function writeResults(result: Record<string, unknown>): Promise<voi
     '|---|---|---|---|---|',
     `| baseline: runTask sent when taskExited is read (tight poller, no app) | ${b.p50} ms | ${b.p99} ms | ${b.max} ms | ${b.n} |`,
     `| staged: exit → next start | ${s.p50} ms | ${s.p99} ms | ${s.max} ms | ${s.n} |`,
-    `| of which the agent: exit seen → staged task spawned | ${a.p50} ms | ${a.p99} ms | ${a.max} ms | ${a.n} |`,
+    `| agent's own figure: predecessor's exit seen → spawn() returned | ${a.p50} ms | ${a.p99} ms | ${a.max} ms | ${a.n} |`,
     `| ratio staged / baseline | ${String(result.ratioP50)} (p50) | ${String(result.ratioP99)} (p99) | | |`,
     '',
     'Details and method: `bench/agent-staged-start.ts`; raw figures: `agent-staged-start.json`.',
