@@ -175,7 +175,9 @@ test('unstageTask on a running task: started at once without kill (it runs on), 
   await h.send(agent, command(reg, { kind: 'unstageTask', jobId: 'E6', attempt: 1, taskId: 'e6.master', kill: false }));
   assert.equal((await agent.event('unstaged', (e) => e.taskId === 'e6.master')).outcome, 'started');
   assert.equal(has('taskExited', 'e6.master'), false, 'it cannot end before go');
-  const pid = Number(await readFile(join(dir, 'e.pid'), 'utf8'));
+  const pid = Number(
+    await waitFor('the task to record its pid', () => readFile(join(dir, 'e.pid'), 'utf8').catch(() => undefined)),
+  );
   assert.ok(alive(pid), 'still running');
   await writeFile(join(dir, 'go'), '');
   assert.equal((await agent.event('taskExited', (e) => e.taskId === 'e6.master')).exitCode, 0);
