@@ -176,9 +176,14 @@ test('unstageTask on a running task: started at once without kill (it runs on), 
   assert.equal((await agent.event('unstaged', (e) => e.taskId === 'e6.master')).outcome, 'started');
   assert.equal(has('taskExited', 'e6.master'), false, 'it cannot end before go');
   const pid = Number(
-    await waitFor('the task to record its pid', () => readFile(join(dir, 'e.pid'), 'utf8').catch(() => undefined)),
+    await waitFor('the task to record its pid', () =>
+      readFile(join(dir, 'e.pid'), 'utf8').then(
+        (text) => (text.endsWith('\n') ? text : undefined),
+        () => undefined,
+      ),
+    ),
   );
-  assert.ok(alive(pid), 'still running');
+  assert.ok(pid > 1 && alive(pid), 'still running');
   await writeFile(join(dir, 'go'), '');
   assert.equal((await agent.event('taskExited', (e) => e.taskId === 'e6.master')).exitCode, 0);
 
