@@ -54,7 +54,8 @@ const refOf = (r: TaskRef): TaskRef => ({ jobId: r.jobId, attempt: r.attempt, ta
  * The job processes of this node. Each runs as `bash -c <commandLine>` in its own process group, its output in
  * stdout.txt / stderr.txt of its stdOutErrDirectory (the app gives every task but the master a directory of its
  * own, so no two processes write one file). The process groups are recorded on the disk so the next boot can kill
- * what a crashed agent left behind.
+ * what a crashed agent left behind. A runTask with `after` is staged (staged-tasks.ts) and started by the exit of
+ * the last task it waits for, through the same start path as any other.
  */
 export class TaskRunner {
   private readonly running = new Map<string, Running>();
