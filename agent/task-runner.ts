@@ -54,11 +54,14 @@ const refOf = (r: TaskRef): TaskRef => ({ jobId: r.jobId, attempt: r.attempt, ta
  * The job processes of this node. Each runs as `bash -c <commandLine>` in its own process group, its output in
  * stdout.txt / stderr.txt of its stdOutErrDirectory (the app gives every task but the master a directory of its
  * own, so no two processes write one file). The process groups are recorded on the disk so the next boot can kill
- * what a crashed agent left behind.
+ * what a crashed agent left behind. A runTask with `after` is staged (staged-tasks.ts) and started by the exit of
+ * the last task it waits for, through the same start path as any other.
  */
 export class TaskRunner {
   private readonly running = new Map<string, Running>();
   private readonly starting = new Map<string, Starting>();
+  /** Tasks whose processes are gone and whose taskExited is on its way, by task id. */
+  private readonly exitReports = new Map<string, Promise<void>>();
   private readonly staged = new StagedTasks<RunTask>();
   private stopping = false;
   private recording: Promise<void> = Promise.resolve();
@@ -128,16 +131,19 @@ export class TaskRunner {
   }
 
   /** Mounts, directories, files, spawn: the one way a task starts, whether it was staged or not. */
-  private async start(command: RunTask): Promise<void> {
+  private async start(command: RunTask, releasedAt?: number): Promise<void> {
     const ref = refOf(command);
     if (this.stopping) return;
     let settle!: (entry: Running | undefined) => void;
     const done = new Promise<Running | undefined>((resolve) => {
       settle = resolve;
     });
+    // The app hears of a staged task's start only after the exits it waited for (their events may still be going).
+    const predecessorsReported = (command.after ?? []).flatMap((id) => this.exitReports.get(id) ?? []);
     const slot: Starting = { kill: false, done, settle };
     this.starting.set(keyOf(ref), slot);
     let child: ChildProcess;
+    let spawnedAt = 0;
     let shipper: LogShipper | undefined;
     let container: string | undefined;
     try {
@@ -155,8 +161,8 @@ export class TaskRunner {
       if (command.mounts?.length) await this.mountForJob(ref, command.mounts, env, jobTemp);
       const cwd = resolve(jobTemp, resolveNodePath(command.workingDirectory, env, this.ctx.paths));
       const outDir = resolve(jobTemp, resolveNodePath(command.stdOutErrDirectory, env, this.ctx.paths));
-      await mkdir(cwd, { recursive: true });
-      await mkdir(outDir, { recursive: true });
+      // One turn of the event loop for both: the start of a staged task is on the critical path between two jobs.
+      await Promise.all([mkdir(cwd, { recursive: true }), mkdir(outDir, { recursive: true })]);
       const tempDir = env.AZ_BATCHAI_JOB_TEMP ? jobTemp : cwd;
       for (const file of command.files) {
         const rel = normalize(file.path);
@@ -168,10 +174,10 @@ export class TaskRunner {
       }
       const stdoutPath = join(outDir, 'stdout.txt');
       const stderrPath = join(outDir, 'stderr.txt');
-      await writeFile(stdoutPath, '', { flag: 'a' });
-      await writeFile(stderrPath, '', { flag: 'a' });
       const output = { cwd, env, stdoutPath, stderrPath };
       if (command.container) {
+        // The spawn creates the output files; a container task may fail before it, and still leaves them.
+        await Promise.all([writeFile(stdoutPath, '', { flag: 'a' }), writeFile(stderrPath, '', { flag: 'a' })]);
         const spec = command.container;
         const problem = await containerEngineProblem();
         if (problem) {
@@ -210,9 +216,11 @@ export class TaskRunner {
         shipper = LogShipper.forFiles([stdoutPath, stderrPath], this.ctx.blobMounts);
         child = spawnBash(command.commandLine, output);
       }
+      spawnedAt = performance.now();
     } catch (err) {
       this.starting.delete(keyOf(ref));
       if (!this.jobBusy(ref)) await this.releaseJob(ref);
+      await Promise.all(predecessorsReported);
       this.events.emit({
         kind: 'taskExited',
         ...ref,
@@ -234,11 +242,17 @@ export class TaskRunner {
     });
     const entry: Running = { ref, child, exited: Promise.resolve(), ...(container ? { container } : {}) };
     entry.exited = exit.then(async (result) => {
+      const exitSeenAt = performance.now();
       // Whatever the task left running in its group goes with it, as when a Batch AI task ended.
       killGroup(child.pid, 'SIGKILL');
+      let exitReported!: () => void;
+      const report = new Promise<void>((resolve) => {
+        exitReported = resolve;
+      });
+      this.exitReports.set(ref.taskId, report);
       // Its processes are gone: a task staged behind it starts now. What follows (log shipping, blob flush, the
       // job's unmount, the event) concerns this task's files and mounts only, so it runs alongside the next start.
-      this.startReady(ref.taskId);
+      this.startReady(ref.taskId, exitSeenAt);
       await shipper?.finish();
       // The task's files are closed: what it wrote on blob mounts goes up before its exit is reported.
       await Promise.all(
@@ -261,6 +275,8 @@ export class TaskRunner {
           ? { error: { code: 'TaskFailedToStart', message: `The task could not be started: ${result.spawnError}` } }
           : {}),
       });
+      exitReported();
+      if (this.exitReports.get(ref.taskId) === report) this.exitReports.delete(ref.taskId);
       this.exited();
     });
     this.running.set(keyOf(ref), entry);
@@ -270,17 +286,25 @@ export class TaskRunner {
     this.paceSyncs();
     shipper?.start();
     await this.recordGroups();
+    await Promise.all(predecessorsReported);
     this.events.emit({ kind: 'taskStarted', ...ref });
     reportedStarted();
-    log.info('task started', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId, pid: child.pid ?? 0 });
+    log.info('task started', {
+      jobId: ref.jobId,
+      attempt: ref.attempt,
+      taskId: ref.taskId,
+      pid: child.pid ?? 0,
+      // A staged task: the agent's own share of the gap between jobs, from the predecessor's exit to this spawn.
+      ...(releasedAt !== undefined ? { exitToSpawnMs: Math.round((spawnedAt - releasedAt) * 100) / 100 } : {}),
+    });
   }
 
   /** A task's processes are gone: the staged tasks that waited only for it start. */
-  private startReady(taskId: string): void {
+  private startReady(taskId: string, exitSeenAt?: number): void {
     if (this.stopping) return;
     for (const command of this.staged.taskExited(taskId)) {
       log.info('staged task released', { taskId: command.taskId, after: taskId });
-      void this.start(command);
+      void this.start(command, exitSeenAt);
     }
   }
 

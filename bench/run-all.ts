@@ -2,6 +2,7 @@
 // recording its figures and ratios against a baseline run in the same process under bench/results/.
 import * as agentCommandLatency from './agent-command-latency.js';
 import * as agentIdleRss from './agent-idle-rss.js';
+import * as agentStagedStart from './agent-staged-start.js';
 import * as apiAuthOverhead from './api-auth-overhead.js';
 import * as azuriteDurableWrites from './azurite-durable-writes.js';
 import * as clusterProvisioning from './cluster-provisioning.js';
@@ -23,6 +24,7 @@ const BENCHMARKS: Array<{
   { name: 'azurite-durable-writes', ...azuriteDurableWrites },
   { name: 'agent-idle-rss', ...agentIdleRss },
   { name: 'agent-command-latency', ...agentCommandLatency },
+  { name: 'agent-staged-start', ...agentStagedStart },
   { name: 'cluster-provisioning', ...clusterProvisioning },
   { name: 'jobs-throughput', ...jobsThroughput },
   { name: 'job-recovery', ...jobRecovery },
