@@ -66,7 +66,10 @@ export class Agent {
     };
     this.events = new EventChannel(new StorageQueue(auth, config.queueEndpoint, NODE_EVENTS_QUEUE), node);
     this.tasks = new TaskRunner(this.ctx, this.events, { bootId: this.bootId, gpus: identity.gpus }, () =>
-      this.commands.taskExited(),
+      // The next job's command is likely on its way, unless it was staged here and has started already: then the
+      // app has nothing urgent to send (the job after it is staged while it runs), and polling hot would only load
+      // storage (a few hundred empty reads per job on a busy cluster).
+      this.tasks.busy() ? undefined : this.commands.taskExited(),
     );
     this.commandQueue = new StorageQueue(
       auth,

@@ -63,7 +63,9 @@ export class StagedTasks<T> {
   /** A runTask arrived (`after` absent: an ordinary one); `payload` is what `exited`/`release` hand back later. */
   arrive(ref: TaskRef, after: string[] | undefined, payload: T): Arrival {
     const key = keyOf(ref);
-    if (this.cancelled.has(key)) return { action: 'cancelled' };
+    // Only the staged command is cancelled: a job given back is started the ordinary way later (without `after`),
+    // possibly on this very node, and that run must happen.
+    if (after !== undefined && this.cancelled.has(key)) return { action: 'cancelled' };
     const existing = this.staged.get(key);
     if (existing && after !== undefined) return { action: 'duplicate' };
     this.received.add(key);

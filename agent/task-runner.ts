@@ -78,6 +78,11 @@ export class TaskRunner {
     private readonly exited: () => void = () => {},
   ) {}
 
+  /** Whether a task runs or is on its way to (a staged task started at its predecessor's exit, say). */
+  busy(): boolean {
+    return this.running.size > 0 || this.starting.size > 0;
+  }
+
   hasRunning(): boolean {
     return this.running.size > 0;
   }

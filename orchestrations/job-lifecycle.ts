@@ -129,8 +129,12 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   let nodeIds: string[];
   let first: LaunchResult | undefined;
   let backoff = input.notBefore ? new Date(input.notBefore) : undefined;
+  let lostEarly: Waited | undefined;
   for (;;) {
-    const got = (yield* waitOne([JOB_EVENTS.allocated, JOB_EVENTS.terminate], backoff)()) as Waited;
+    const got = (yield* waitOne(
+      [JOB_EVENTS.allocated, JOB_EVENTS.terminate, JOB_EVENTS.nodeLost],
+      backoff,
+    )()) as Waited;
     if (got.kind === 'timeout') {
       backoff = undefined;
       yield call(ACTIVITIES.endJobBackoff, { jobId: input.jobId, clusterId, attempt });
@@ -139,6 +143,43 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     if (got.kind === 'terminate') {
       yield finish({ outcome: 'terminated', ...opOf(got.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
+    }
+    // A node of this attempt lost before it heard it had them. Usually `allocated` is on its way (raised by the same
+    // pass): then the attempt starts and ends at once as any attempt that loses a node does (its tasks on the other
+    // nodes stopped first). If it does not come (the pass that gave the nodes, or promoted it from staging, failed
+    // before telling it), the attempt is over all the same, and the next one is queued.
+    if (got.kind === 'nodeLost' && got.event.attempt === attempt) {
+      const grace = new Date(context.df.currentUtcDateTime.getTime() + CAUSE_GRACE_MS);
+      const next = (yield* waitOne([JOB_EVENTS.allocated], grace)()) as Waited;
+      if (next.kind === 'allocated' && next.event.attempt === attempt) {
+        nodeIds = next.event.nodeIds;
+        first = next.event.launched as LaunchResult | undefined;
+        lostEarly = got;
+        break;
+      }
+      const { nodeId, reason, cause } = got.event;
+      const code = infrastructureCodeOf(cause);
+      const message = `Node ${nodeId} was lost as the job started on it (${cause ?? reason}).`;
+      const result = (yield context.df.callActivityWithRetry(ACTIVITIES.requeueJob, storeRetry, {
+        jobId: input.jobId,
+        clusterId,
+        attempt,
+        failure: { kind: 'infrastructure', code, message },
+      } satisfies RequeueJobInput)) as RequeueJobResult;
+      if (result.requeued || !result.fail) {
+        const { notBefore: _n, ...rest } = input;
+        const notBefore = result.requeued ? result.notBefore : undefined;
+        context.df.continueAsNew({
+          ...rest,
+          attempt: attempt + 1,
+          uid,
+          clusterId,
+          ...(notBefore ? { notBefore } : {}),
+        });
+        return undefined;
+      }
+      yield finish({ outcome: 'failed', errors: [result.error ?? { code, message }] });
+      return { jobId: input.jobId, outcome: 'failed' };
     }
     if (got.kind === 'allocated' && got.event.attempt === attempt) {
       nodeIds = got.event.nodeIds;
@@ -205,10 +246,13 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     let failure: TaskFailure | undefined;
     let ending: Waited | undefined;
     while (running.size > 0) {
-      const got = (yield* waitOne(
-        [JOB_EVENTS.taskExited, JOB_EVENTS.nodeLost, JOB_EVENTS.releaseNodes, JOB_EVENTS.terminate],
-        timer,
-      )()) as Waited;
+      const got =
+        lostEarly ??
+        ((yield* waitOne(
+          [JOB_EVENTS.taskExited, JOB_EVENTS.nodeLost, JOB_EVENTS.releaseNodes, JOB_EVENTS.terminate],
+          timer,
+        )()) as Waited);
+      lostEarly = undefined;
       if (got.kind === 'taskExited') {
         if (got.event.attempt !== attempt || !running.has(got.event.taskId)) continue;
         running.delete(got.event.taskId);
@@ -421,8 +465,8 @@ export function createJobActivities(
       endJobBackoff(await deps(context), input as Parameters<typeof endJobBackoff>[1]),
     finishJob: async (input: unknown, context: InvocationContext) => {
       const f = input as FinishJobInput;
-      await finishJob(await deps(context), f);
-      await demandChanged?.(f.jobId, f.clusterId, context);
+      const { autoScale } = await finishJob(await deps(context), f);
+      if (autoScale !== false) await demandChanged?.(f.jobId, f.clusterId, context);
     },
   };
 }

@@ -92,8 +92,8 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
       // first pass sees the change.
       await startCompute(input);
     },
-    async startJob(input: JobLifecycleInput & { clusterId?: string }) {
-      const { clusterId, uid, ...lifecycleInput } = input;
+    async startJob(input: JobLifecycleInput & { clusterId?: string; autoScale?: boolean }) {
+      const { clusterId, uid, autoScale, ...lifecycleInput } = input;
       const instanceId = uid ? jobInstanceId(uid) : await instanceOf(input.jobId);
       const existing = await statusOrAbsent(client, instanceId);
       if (existing?.instanceId) return;
@@ -104,7 +104,7 @@ export function durableLifecycles(client: DurableClient, deps: TransitionDeps): 
         const now = await statusOrAbsent(client, instanceId);
         if (!now?.instanceId) throw err;
       }
-      await signalClusterDemand(client, deps, input.jobId, clusterId);
+      if (autoScale !== false) await signalClusterDemand(client, deps, input.jobId, clusterId);
     },
     async terminateJob(input: JobLifecycleInput) {
       const instanceId = await instanceOf(input.jobId);

@@ -7,7 +7,14 @@ import type { OperationStore, ResourceStore } from '../stores/resource-store.js'
 export interface Lifecycles {
   /** Starts the job's orchestration; starting it again for the same job is a no-op. */
   /** `uid` and `clusterId` when the caller has the job's record at hand (saves reading it back). */
-  startJob(input: { jobId: string; operationId: string; uid?: string; clusterId?: string }): Promise<void>;
+  startJob(input: {
+    jobId: string;
+    operationId: string;
+    uid?: string;
+    clusterId?: string;
+    /** Whether the job's cluster scales automatically (false: no demand to signal). */
+    autoScale?: boolean;
+  }): Promise<void>;
   /** Asks the job's orchestration to terminate the job. */
   terminateJob(input: { jobId: string; operationId: string }): Promise<void>;
   /** Starts the cluster's or file server's lifecycle (provisioning, scaling, deletion); idempotent. */

@@ -22,7 +22,7 @@ export async function submitJob(
   if (!validation.ok) throw apiErrorFromBody(validation.error);
   const properties = validation.value;
   await requireParents(deps.store, id);
-  await requireCluster(deps, id, properties.cluster.id);
+  const autoScale = await requireCluster(deps, id, properties.cluster.id);
 
   const outcome = await createOnce(deps, {
     id,
@@ -49,15 +49,17 @@ export async function submitJob(
       operationId: outcome.operationId,
       ...(stored.uid ? { uid: stored.uid } : {}),
       clusterId: properties.cluster.id,
+      ...(autoScale !== undefined ? { autoScale } : {}),
     });
   }
   return outcome;
 }
 
-async function requireCluster(deps: ApiDeps, job: JobResourceId, clusterId: string): Promise<void> {
+/** Whether the job's cluster scales automatically (its demand changes with the job), once it is known to exist. */
+async function requireCluster(deps: ApiDeps, job: JobResourceId, clusterId: string): Promise<boolean | undefined> {
   const parsed = parseBatchAiResourceIdOf('cluster', clusterId);
   // The validator already checked the id's shape; here we check it names a cluster that exists.
-  if (!parsed.ok) return;
+  if (!parsed.ok) return undefined;
   const cluster = parsed.value;
   const sameWorkspace =
     cluster.subscriptionId.toLowerCase() === job.subscriptionId.toLowerCase() &&
@@ -70,7 +72,8 @@ async function requireCluster(deps: ApiDeps, job: JobResourceId, clusterId: stri
       { target: 'properties.cluster.id' },
     );
   }
-  if (!(await deps.store.get(cluster))) {
+  const stored = await deps.store.get(cluster);
+  if (!stored) {
     throw createApiError(
       'InvalidPropertyValue',
       {
@@ -80,4 +83,6 @@ async function requireCluster(deps: ApiDeps, job: JobResourceId, clusterId: stri
       { target: 'properties.cluster.id' },
     );
   }
+  const properties = (stored.record as { properties?: { scaleSettings?: { autoScale?: unknown } } }).properties;
+  return properties?.scaleSettings?.autoScale !== undefined;
 }

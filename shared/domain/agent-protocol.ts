@@ -289,7 +289,7 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
     ...commandBase,
     /**
      * Take a staged task back. The agent answers with `unstaged`: `dropped` if the task had not started (it never
-     * will: a runTask for it that comes later is dropped too), `started` if it had (with `kill`, once it is killed
+     * will: a staged runTask for it that comes later is dropped too; an ordinary one still runs), `started` if it had (with `kill`, once it is killed
      * and has exited; without, at once, and it runs on).
      */
     kind: z.literal('unstageTask'),

@@ -126,12 +126,14 @@ export function stagingPass(
   const stagedKey = (j: { jobId: string; attempt: number }) => `${j.attempt}:${j.jobId}`;
   const openKeys = new Set(open.map(stagedKey));
   const occupied = new Set(kept.map((s) => s.nodeId));
+  // Not behind a retried attempt: a staged task waits for its holder's task ids, which every attempt reuses, and an
+  // earlier attempt may have ended on the same node already (the agent would take that exit for this one's).
   const stageable = nodes
     .filter(
       (n) =>
         (n.state === 'idle' || n.state === 'running') &&
         n.bootId !== undefined &&
-        holderOf.has(n.nodeId) &&
+        holderOf.get(n.nodeId)?.attempt === 1 &&
         !occupied.has(n.nodeId),
     )
     .map((n) => ({ node: n, holder: holderOf.get(n.nodeId)! }))

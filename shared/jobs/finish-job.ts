@@ -26,7 +26,8 @@ export interface FinishJobInput {
   operationId?: string;
 }
 
-export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promise<void> {
+/** `autoScale` when the pass saw the cluster: false means no demand to signal (a fixed-size cluster). */
+export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promise<{ autoScale?: boolean }> {
   const now = deps.now().toISOString();
   let terminateOperationId = input.operationId;
   const released = input.errors?.some((e) => e.code === 'NodesReleased') === true;
@@ -89,4 +90,5 @@ export async function finishJob(deps: JobRunDeps, input: FinishJobInput): Promis
   }
   if (released) await deps.signals.clusterChanged(input.clusterId, `nodes released by job ${input.jobId}`);
   if (terminateOperationId) await completeOperation(deps, terminateOperationId, { status: 'Succeeded' });
+  return handedOver?.autoScale === undefined ? {} : { autoScale: handedOver.autoScale };
 }

@@ -49,6 +49,8 @@ export interface SchedulePassResult {
   idled?: number;
   /** With `finishing`: false when the pass could not run (no cluster), so nothing was given back. */
   finished?: boolean;
+  /** Whether the cluster scales automatically (a job's end changes its demand then). */
+  autoScale?: boolean;
 }
 
 /** The scale set of each cluster seen by a pass in this process, newest last. */
@@ -188,7 +190,8 @@ async function runPass(
   const marking = Promise.all([
     ...[...started, ...promoted.map((p) => p.allocation)].flatMap((a) =>
       a.nodeIds
-        .filter((nodeId) => !freed.has(nodeId) || byId.get(nodeId)?.state !== 'running')
+        // A promoted job's node may be gone (it is reported lost below): nothing to mark.
+        .filter((nodeId) => byId.has(nodeId) && (!freed.has(nodeId) || byId.get(nodeId)?.state !== 'running'))
         .map((nodeId) => {
           const node = byId.get(nodeId)!;
           return deps.nodes.update(node.scaleSetName, node.instanceId, (current) =>
@@ -262,6 +265,7 @@ async function runPass(
     lost: lost.length,
     queued: doc.queue.length,
     ...(finishing ? { idled: idling.length, finished: true } : {}),
+    autoScale: cluster.properties.scaleSettings.autoScale !== undefined,
   };
 }
 
@@ -303,15 +307,20 @@ async function confirmLost(
 }
 
 function lostNodes(
-  a: Pick<Allocation, 'jobId' | 'attempt' | 'nodeIds' | 'startedAt'>,
+  a: Pick<Allocation, 'jobId' | 'attempt' | 'nodeIds' | 'startedAt' | 'fromStaging'>,
   byId: Map<
     string,
-    Pick<NodeRecord, 'state' | 'stateSince' | 'stoppingSince' | 'unusableReason' | 'lostBecause' | 'bootAt'>
+    Pick<NodeRecord, 'state' | 'stateSince' | 'stoppingSince' | 'unusableReason' | 'lostBecause' | 'bootAt' | 'bootId'>
   >,
 ): NodeLostEvent[] {
   for (const nodeId of a.nodeIds) {
     const node = byId.get(nodeId);
     if (!node) return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node is gone' }];
+    // Staged on a boot that is gone: whatever it ran there died with that boot (its command with it).
+    if (a.fromStaging && node.bootId !== a.fromStaging.bootId) {
+      const cause = node.lostBecause ? { cause: node.lostBecause } : {};
+      return [{ jobId: a.jobId, attempt: a.attempt, nodeId, reason: 'the node restarted under the job', ...cause }];
+    }
     if (node.state === 'unusable' || node.state === 'leaving' || node.state === 'preparing') {
       const cause = node.lostBecause
         ? { cause: node.lostBecause }

@@ -161,6 +161,8 @@ export function scheduleViolations(doc: ScheduleDoc): string[] {
 export class ScheduleSampler {
   readonly violations: string[] = [];
   samples = 0;
+  /** The documents of the latest round (what a failing test prints). */
+  latest: ScheduleDoc[] = [];
   private running = true;
   private readonly loop: Promise<void>;
 
@@ -172,6 +174,7 @@ export class ScheduleSampler {
       while (this.running) {
         try {
           const { resources } = await container.items.query<ScheduleDoc>('SELECT * FROM c').fetchAll();
+          this.latest = resources;
           for (const doc of resources) {
             this.samples++;
             for (const v of scheduleViolations(doc)) this.violations.push(`${new Date().toISOString()} ${v}`);

@@ -44,7 +44,9 @@ async function crashWhileJobsRun(name: string, crash: (runningNode: string) => P
     await crash(node);
     const problems: string[] = [];
     for (const path of paths) {
-      const job = await waitForEnd(c.api, path, 240_000);
+      const job = await waitForEnd(c.api, path, 240_000).catch((err) => {
+        throw new Error(`${(err as Error).message}\nschedule: ${JSON.stringify(sampler.latest)}`);
+      });
       problems.push(...(await checkpointJobProblems(c.api, path, job, STEPS)));
     }
     assert.deepEqual(problems, []);

@@ -142,6 +142,18 @@ describe('stagingPass: examples', () => {
     assert.deepEqual(stagingPass(doc, nodes, NOW).candidates, []);
   });
 
+  test("nothing is staged behind a retried attempt (its task ids are the earlier attempt's too)", () => {
+    const doc: ClusterSchedule = {
+      clusterId: 'c',
+      queue: [job('j1'), job('j2', { queuedAt: at(1) })],
+      allocations: [{ ...allocation('a', ['n1']), attempt: 2 }, allocation('b', ['n2'])],
+    };
+    assert.deepEqual(
+      stagingPass(doc, running('n1', 'n2'), NOW).candidates.map((c) => [c.job.jobId, c.nodeId]),
+      [['j1', 'n2']],
+    );
+  });
+
   test('a job arriving ahead of a staged one in queue order makes the last staged one be asked back', () => {
     const doc: ClusterSchedule = {
       clusterId: 'c',
