@@ -22,7 +22,7 @@ import {
 } from '../domain/staging.js';
 import { markNodesIdle, splitNodeId } from './job-records.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
-import { type KnownForLaunch, launchJobAttempt } from './launch-job-attempt.js';
+import { type KnownForLaunch, type LaunchResult, launchJobAttempt } from './launch-job-attempt.js';
 import { PassBatches } from './pass-batches.js';
 import { promoteStagedAttempt, stageJobAttempt, unstageJobAttempt } from './stage-job-attempt.js';
 
@@ -227,6 +227,22 @@ async function runPass(
     ...revoked.map((x) => unstageJobAttempt(deps, x, false).catch(() => undefined)),
     ...cancelled.map((x) => unstageJobAttempt(deps, x, true).catch(() => undefined)),
   ]);
+  // The jobs to send ahead are built alongside the rest, once the launches say which tasks the jobs started here
+  // run on their nodes (a promoted job's are known from its staging): the staging of a node's next job is what a
+  // short job's turnover waits for, so it does not queue behind the allocated events.
+  const staging =
+    candidates.length > 0
+      ? launching.then((launchedNow) =>
+          stageCandidates(
+            deps,
+            clusterId,
+            candidates,
+            { cluster, nodes: byId },
+            now,
+            knownRunTasks(started, launchedNow, promoted),
+          ).catch(() => undefined),
+        )
+      : undefined;
   const [, launched, lost, promotedLaunches] = await Promise.all([
     marking,
     launching,
@@ -258,8 +274,7 @@ async function runPass(
     ),
     ...lost.map((l) => deps.signals.jobEvent(l.jobId, JOB_EVENTS.nodeLost, l)),
   ]);
-  // Last, the jobs to send ahead: their holders' records name their nodes now (launched and promoted above).
-  if (candidates.length > 0) await stageCandidates(deps, clusterId, candidates, { cluster, nodes: byId }, now);
+  await staging;
   return {
     started: started.length,
     lost: lost.length,
@@ -355,19 +370,52 @@ function lostNodes(
 }
 
 /** Builds and sends the staged jobs' commands, after recording them in the document (what the agent may run). */
+/**
+ * The run-phase task ids, by `<job>\n<attempt>\n<node>`, of the jobs this pass started (from their launch, when it
+ * launched their run) and promoted (from their staging, when they were staged with their run): what a job staged
+ * behind one of them waits for, without reading its record.
+ */
+function knownRunTasks(
+  started: readonly Allocation[],
+  launched: ReadonlyArray<LaunchResult | undefined>,
+  promoted: ReadonlyArray<{ allocation: Allocation; staged: StagedJob }>,
+): Map<string, string[]> {
+  const known = new Map<string, string[]>();
+  const add = (jobId: string, attempt: number, nodeId: string, taskId: string) => {
+    const key = `${jobId}\n${attempt}\n${nodeId}`;
+    known.set(key, [...(known.get(key) ?? []), taskId]);
+  };
+  started.forEach((a, i) => {
+    const l = launched[i];
+    if (l?.ok && l.phase === 'run') for (const t of l.tasks) add(a.jobId, a.attempt, t.nodeId, t.taskId);
+  });
+  for (const { staged } of promoted) {
+    if (staged.phase === 'run') for (const t of staged.taskIds) add(staged.jobId, staged.attempt, staged.nodeId, t);
+  }
+  return known;
+}
+
 async function stageCandidates(
   deps: JobRunDeps,
   clusterId: string,
   candidates: readonly StageCandidate[],
   known: KnownForLaunch,
   now: string,
+  runTasks: ReadonlyMap<string, string[]>,
 ): Promise<void> {
   const built = await Promise.all(
     candidates.map(async (c) => ({
       candidate: c,
       result: await stageJobAttempt(
         deps,
-        { jobId: c.job.jobId, attempt: c.job.attempt, nodeId: c.nodeId, behind: c.behind, at: now },
+        {
+          jobId: c.job.jobId,
+          attempt: c.job.attempt,
+          nodeId: c.nodeId,
+          behind: c.behind,
+          at: now,
+          after: runTasks.get(`${c.behind.jobId}\n${c.behind.attempt}\n${c.nodeId}`),
+        },
         known,
       ).catch(() => ({ ok: false as const, skip: true as const })),
     })),

@@ -34,16 +34,28 @@ export const stagingStamp = (stagedAt: string): string => String(Date.parse(stag
 
 export async function stageJobAttempt(
   deps: JobRunDeps,
-  input: { jobId: string; attempt: number; nodeId: string; behind: { jobId: string; attempt: number }; at: string },
+  input: {
+    jobId: string;
+    attempt: number;
+    nodeId: string;
+    behind: { jobId: string; attempt: number };
+    at: string;
+    /** The holder's run-phase task ids on the node, when the caller knows them (else read from its plan). */
+    after?: readonly string[] | undefined;
+  },
   known: KnownForLaunch,
 ): Promise<StageResult> {
   const node = known.nodes.get(input.nodeId);
   if (!usable(node)) return { ok: false, skip: true };
-  const [job, holder] = await Promise.all([readJob(deps, input.jobId), readJob(deps, input.behind.jobId)]);
-  if (!job || isFinal(job) || !holder || isFinal(holder)) return { ok: false, skip: true };
+  const [job, holder] = await Promise.all([
+    readJob(deps, input.jobId),
+    input.after ? undefined : readJob(deps, input.behind.jobId),
+  ]);
+  if (!job || isFinal(job)) return { ok: false, skip: true };
+  if (!input.after && (!holder || isFinal(holder))) return { ok: false, skip: true };
   // What the node's agent waits for: the tasks the holder's run puts on this node. A holder with none there (an
   // MPI worker node, whose ranks mpirun starts from the master) gives no exit to wait for: not staged.
-  const after = await runTaskIdsOn(deps, holder, input.behind, input.nodeId, known);
+  const after = input.after ? [...input.after] : await runTaskIdsOn(deps, holder!, input.behind, input.nodeId, known);
   if (after === undefined || after.length === 0) return { ok: false, skip: true };
   try {
     const rendezvous = await localRendezvousPorts(deps, [node]);
