@@ -143,13 +143,24 @@ export function durableJobSignals(client: DurableClient, deps: TransitionDeps): 
         return;
       } catch (err) {
         const status = await statusOrAbsent(client, instanceId);
-        if (isLive(status?.runtimeStatus)) throw err;
+        // Started by a concurrent signal since the raise failed: still pending, its first pass sees this change;
+        // running, it gets the event now.
+        if (status?.runtimeStatus === 'Pending') return;
+        if (isLive(status?.runtimeStatus)) {
+          await client.raiseEvent(instanceId, SCHEDULE_CHANGED_EVENT, {}).catch(() => {
+            throw err;
+          });
+          return;
+        }
       }
       try {
         await client.startNew(CLUSTER_SCHEDULER, { instanceId, input: { clusterId } });
       } catch (err) {
+        // Another signal started it first. Still pending, its first pass (which runs before it waits for anything)
+        // sees this change; an event raised to it that early can be refused as "no such instance".
         const now = await statusOrAbsent(client, instanceId);
         if (!isLive(now?.runtimeStatus)) throw err;
+        if (now?.runtimeStatus === 'Pending') return;
         await client.raiseEvent(instanceId, SCHEDULE_CHANGED_EVENT, {});
       }
     },

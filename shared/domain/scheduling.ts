@@ -105,22 +105,22 @@ export interface ClusterSchedule {
 
 const isoTime = () => z.string().refine((t) => !Number.isNaN(Date.parse(t)), { error: 'an ISO 8601 time' });
 
+const queuedJobSchema = z.object({
+  jobId: z.string(),
+  attempt: z.number().int().positive(),
+  priority: z.enum(JOB_PRIORITIES),
+  nodeCount: z.number().int().positive(),
+  queuedAt: isoTime(),
+  maxWallClockMs: z.number().positive(),
+  requeuedAt: isoTime().optional(),
+  notBefore: isoTime().optional(),
+  unstageable: z.literal(true).optional(),
+});
+
 /** The stored shape of the schedule document, checked when read back (a hand-edited or stale document fails here). */
 export const clusterScheduleSchema = z.object({
   clusterId: z.string(),
-  queue: z.array(
-    z.object({
-      jobId: z.string(),
-      attempt: z.number().int().positive(),
-      priority: z.enum(JOB_PRIORITIES),
-      nodeCount: z.number().int().positive(),
-      queuedAt: isoTime(),
-      maxWallClockMs: z.number().positive(),
-      requeuedAt: isoTime().optional(),
-      notBefore: isoTime().optional(),
-      unstageable: z.literal(true).optional(),
-    }),
-  ),
+  queue: z.array(queuedJobSchema),
   allocations: z.array(
     z.object({
       jobId: z.string(),
@@ -138,16 +138,7 @@ export const clusterScheduleSchema = z.object({
   ),
   staged: z
     .array(
-      z.object({
-        jobId: z.string(),
-        attempt: z.number().int().positive(),
-        priority: z.enum(JOB_PRIORITIES),
-        nodeCount: z.number().int().positive(),
-        queuedAt: isoTime(),
-        maxWallClockMs: z.number().positive(),
-        requeuedAt: isoTime().optional(),
-        notBefore: isoTime().optional(),
-        unstageable: z.literal(true).optional(),
+      queuedJobSchema.extend({
         nodeId: z.string(),
         bootId: z.string(),
         behind: z.object({ jobId: z.string(), attempt: z.number().int().positive() }),

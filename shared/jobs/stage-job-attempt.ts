@@ -154,21 +154,10 @@ export async function promoteStagedAttempt(
     return next ? { ...current, record: next as unknown as Record<string, unknown> } : undefined;
   });
   if (options.start) {
-    const { scaleSetName, instanceId } = splitNodeId(staged.nodeId);
-    const stamp = stagingStamp(staged.stagedAt);
-    await Promise.all(
-      staged.taskIds.map((taskId) =>
-        deps.commands.send(scaleSetName, instanceId, {
-          v: AGENT_PROTOCOL_VERSION,
-          kind: 'startStaged',
-          bootId: staged.bootId,
-          commandId: `${taskId}-g${stamp}`,
-          jobId: staged.jobId,
-          attempt: staged.attempt,
-          taskId,
-        }),
-      ),
-    );
+    await toStagedTasks(deps, staged, (taskId, stamp) => ({
+      kind: 'startStaged',
+      commandId: `${taskId}-g${stamp}`,
+    }));
   }
   if (!marked) return { ok: false, gone: true };
   return {
@@ -183,19 +172,33 @@ export async function promoteStagedAttempt(
 
 /** Asks a node's agent to take a staged job back; `kill` also stops it if it has started (the job is over). */
 export async function unstageJobAttempt(deps: JobRunDeps, staged: StagedJob, kill: boolean): Promise<void> {
+  await toStagedTasks(deps, staged, (taskId, stamp) => ({
+    kind: 'unstageTask',
+    commandId: `${taskId}-u${stamp}-${kill ? 'cancel' : 'requeue'}`,
+    kill,
+  }));
+}
+
+/** One command per task of a staged job, to the boot it was staged on (ids unique to that staging). */
+async function toStagedTasks(
+  deps: JobRunDeps,
+  staged: StagedJob,
+  command: (
+    taskId: string,
+    stamp: string,
+  ) => { kind: 'startStaged'; commandId: string } | { kind: 'unstageTask'; commandId: string; kill: boolean },
+): Promise<void> {
   const { scaleSetName, instanceId } = splitNodeId(staged.nodeId);
   const stamp = stagingStamp(staged.stagedAt);
   await Promise.all(
     staged.taskIds.map((taskId) =>
       deps.commands.send(scaleSetName, instanceId, {
         v: AGENT_PROTOCOL_VERSION,
-        kind: 'unstageTask',
         bootId: staged.bootId,
-        commandId: `${taskId}-u${stamp}-${kill ? 'cancel' : 'requeue'}`,
         jobId: staged.jobId,
         attempt: staged.attempt,
         taskId,
-        kill,
+        ...command(taskId, stamp),
       }),
     ),
   );

@@ -197,16 +197,21 @@ test('unstageTask on a running task: started at once without kill (it runs on), 
   assert.ok(exited.seq < answer.seq, 'the answer comes once the killed task has exited');
 });
 
-test('unstageTask on a task never received: dropped, and its runTask arriving later is dropped', async () => {
+test('unstageTask on a task never received: dropped; its staged runTask arriving later is dropped, an ordinary one runs', async () => {
   const dir = await scratch('unstage-unknown');
   await h.send(agent, command(reg, { kind: 'unstageTask', jobId: 'F8', attempt: 1, taskId: 'f8.master', kill: true }));
   assert.equal((await agent.event('unstaged', (e) => e.taskId === 'f8.master')).outcome, 'dropped');
-  await h.send(agent, task('F8', 'f8.master', `echo ran > '${dir}/f.ran'`));
-  await h.send(agent, task('G8', 'g8.master', 'true'));
+  // Staged behind G8: had it been kept, it would start when G8 ends.
+  await h.send(agent, task('F8', 'f8.master', `echo ran > '${dir}/f.ran'`, ['g8.master']));
   await logged('runTask of an unstaged task dropped', 'f8.master');
+  await h.send(agent, task('G8', 'g8.master', 'true'));
   await agent.event('taskExited', (e) => e.taskId === 'g8.master');
   assert.equal(has('taskStarted', 'f8.master'), false);
   assert.equal(await exists(join(dir, 'f.ran')), false);
+  // The app starts a job it took back the ordinary way (no `after`): that run happens.
+  await h.send(agent, task('F8', 'f8.master', `echo ran > '${dir}/f.ran'`));
+  await agent.event('taskExited', (e) => e.taskId === 'f8.master');
+  assert.equal(await exists(join(dir, 'f.ran')), true);
 });
 
 test('killTask on a staged task: taskExited at once with TaskCancelled, and it never runs', async () => {
