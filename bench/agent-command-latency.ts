@@ -9,7 +9,7 @@
 // poller receives it and sends one to a second queue, where a tight poller receives it — the floor any agent
 // design on Storage queues pays.
 
-import { spawn } from 'node:child_process';
+import type { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,13 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { type QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
-import type { AgentBootConfig } from '../shared/domain/agent-bootstrap.js';
-import { LOCAL_VM_ENV, NODE_EVENTS_QUEUE, nodeCommandQueueName, parseAgentEvent } from '../shared/domain/index.js';
+import { NODE_EVENTS_QUEUE, nodeCommandQueueName, parseAgentEvent } from '../shared/domain/index.js';
+import { latencySummary, machineInfo, spawnLocalAgent } from './bench-support.js';
 import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
-const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
+const _AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 1500);
 const MARK_START = '<!-- agent-command-latency:start -->';
@@ -44,12 +44,7 @@ async function receiveTight(queue: QueueClient, match: (text: string) => boolean
   }
 }
 
-function summary(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return { n: s.length, p50: r(at(50)), p99: r(at(99)), max: r(s.at(-1) ?? Number.NaN) };
-}
+const summary = (samples: number[]) => latencySummary(samples, 1);
 
 export async function run(): Promise<Record<string, unknown>> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-agent-latency-'));
@@ -80,32 +75,7 @@ export async function run(): Promise<Record<string, unknown>> {
     }
 
     const scaleSet = `bai-clat${randomUUID().slice(0, 6)}`;
-    const disk = path.join(dataDir, 'vms', `${scaleSet}_0`);
-    const config: AgentBootConfig = {
-      v: 1,
-      role: 'clusterNode',
-      resourceId: '/subscriptions/0/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/ws/clusters/lat',
-      scaleSetName: scaleSet,
-      queueEndpoint: storage.queueEndpoint,
-      blobEndpoint: storage.blobEndpoint,
-      heartbeatIntervalMs: 60_000,
-      mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
-    };
-    await mkdir(path.join(disk, 'etc/batchai'), { recursive: true });
-    await writeFile(path.join(disk, 'etc/batchai/agent.json'), JSON.stringify(config));
-    agent = spawn(process.execPath, [AGENT_MAIN, '--config', path.join(disk, 'etc/batchai/agent.json')], {
-      env: {
-        PATH: process.env.PATH,
-        [LOCAL_VM_ENV.vmId]: randomUUID(),
-        [LOCAL_VM_ENV.name]: `${scaleSet}_0`,
-        [LOCAL_VM_ENV.instanceId]: '0',
-        [LOCAL_VM_ENV.vmSize]: 'STANDARD_D1_V2',
-        [LOCAL_VM_ENV.diskRoot]: disk,
-        [LOCAL_VM_ENV.networkRoot]: path.join(dataDir, 'network'),
-        [LOCAL_VM_ENV.storageConnectionString]: storage.connectionString,
-      },
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    });
+    agent = (await spawnLocalAgent({ dataDir, scaleSet, cluster: 'lat', storage })).agent;
     const registered = await receiveTight(events, (t) => t.includes('"registered"') && t.includes(scaleSet));
     const parsed = parseAgentEvent(registered);
     if (!parsed.ok || parsed.value.kind !== 'registered') throw new Error('no registration');
@@ -140,15 +110,7 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       benchmark: 'agent-command-latency',
       date: new Date().toISOString(),
-      machine: {
-        cpuModel: os
-          .cpus()[0]
-          ?.model.replace(/\s+\d+-Core Processor$/, '')
-          .trim(),
-        cpuCount: os.cpus().length,
-        node: process.version,
-        loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
-      },
+      machine: machineInfo(),
       workload: { samples: SAMPLES, idleBetweenSamplesMs: IDLE_MS },
       baselineMs: base,
       agentMs: measured,

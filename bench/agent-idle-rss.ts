@@ -33,6 +33,7 @@ import {
   nodeCommandQueueName,
   parseAgentEvent,
 } from '../shared/domain/index.js';
+import { machineInfo } from './bench-support.js';
 import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -243,16 +244,7 @@ export async function run(): Promise<Record<string, unknown>> {
   return {
     benchmark: 'agent-idle-rss',
     date: new Date().toISOString(),
-    machine: {
-      cpuModel: os
-        .cpus()[0]
-        ?.model.replace(/\s+\d+-Core Processor$/, '')
-        .trim(),
-      cpuCount: os.cpus().length,
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-      loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    },
+    machine: machineInfo({ platform: true }),
     variants,
     targetMb: 60,
   };

@@ -14,7 +14,7 @@
 //    app → queue → agent trip today's launch path pays, with no app work in it (an app adds Cosmos and more).
 // Both gaps are measured by the processes themselves on one clock, so they include bash's exit and start.
 
-import { spawn } from 'node:child_process';
+import type { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,31 +23,20 @@ import { fileURLToPath } from 'node:url';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
-import type { AgentBootConfig } from '../shared/domain/agent-bootstrap.js';
-import {
-  type AgentEvent,
-  LOCAL_VM_ENV,
-  NODE_EVENTS_QUEUE,
-  nodeCommandQueueName,
-  parseAgentEvent,
-} from '../shared/domain/index.js';
+import { type AgentEvent, NODE_EVENTS_QUEUE, nodeCommandQueueName, parseAgentEvent } from '../shared/domain/index.js';
+import { latencySummary, machineInfo, spawnLocalAgent } from './bench-support.js';
 import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
-const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
+const _AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 50);
 const TIMEOUT_MS = 60_000;
 const MARK_START = '<!-- agent-staged-start:start -->';
 const MARK_END = '<!-- agent-staged-start:end -->';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function summary(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return { n: s.length, p50: r(at(50)), p99: r(at(99)), max: r(s.at(-1) ?? Number.NaN) };
-}
+const summary = (samples: number[]) => latencySummary(samples, 2);
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + TIMEOUT_MS;
@@ -92,34 +81,10 @@ export async function run(): Promise<Record<string, unknown>> {
       );
 
     const scaleSet = `bai-stg${randomUUID().slice(0, 6)}`;
-    const disk = path.join(dataDir, 'vms', `${scaleSet}_0`);
-    const scratch = path.join(disk, 'scratch');
+    const spawned = await spawnLocalAgent({ dataDir, scaleSet, cluster: 'stg', storage, stderr: 'pipe' });
+    agent = spawned.agent;
+    const scratch = path.join(spawned.disk, 'scratch');
     await mkdir(scratch, { recursive: true });
-    const config: AgentBootConfig = {
-      v: 1,
-      role: 'clusterNode',
-      resourceId: '/subscriptions/0/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/ws/clusters/stg',
-      scaleSetName: scaleSet,
-      queueEndpoint: storage.queueEndpoint,
-      blobEndpoint: storage.blobEndpoint,
-      heartbeatIntervalMs: 60_000,
-      mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
-    };
-    await mkdir(path.join(disk, 'etc/batchai'), { recursive: true });
-    await writeFile(path.join(disk, 'etc/batchai/agent.json'), JSON.stringify(config));
-    agent = spawn(process.execPath, [AGENT_MAIN, '--config', path.join(disk, 'etc/batchai/agent.json')], {
-      env: {
-        PATH: process.env.PATH,
-        [LOCAL_VM_ENV.vmId]: randomUUID(),
-        [LOCAL_VM_ENV.name]: `${scaleSet}_0`,
-        [LOCAL_VM_ENV.instanceId]: '0',
-        [LOCAL_VM_ENV.vmSize]: 'STANDARD_D1_V2',
-        [LOCAL_VM_ENV.diskRoot]: disk,
-        [LOCAL_VM_ENV.networkRoot]: path.join(dataDir, 'network'),
-        [LOCAL_VM_ENV.storageConnectionString]: storage.connectionString,
-      },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
     // The agent's log: which tasks it staged, and its own exit → spawn figure.
     const logLines: Array<Record<string, unknown>> = [];
     let partial = '';
@@ -194,15 +159,7 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       benchmark: 'agent-staged-start',
       date: new Date().toISOString(),
-      machine: {
-        cpuModel: os
-          .cpus()[0]
-          ?.model.replace(/\s+\d+-Core Processor$/, '')
-          .trim(),
-        cpuCount: os.cpus().length,
-        node: process.version,
-        loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
-      },
+      machine: machineInfo(),
       workload: { pairs: PAIRS },
       stagedGapMs: s,
       agentExitToSpawnMs: summary(agentShare),

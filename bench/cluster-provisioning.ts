@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
+import { machineInfo } from './bench-support.js';
 import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -134,16 +135,7 @@ export async function run(): Promise<Record<string, unknown>> {
   return {
     benchmark: 'cluster-provisioning',
     date: new Date().toISOString(),
-    machine: {
-      cpuModel: os
-        .cpus()[0]
-        ?.model.replace(/\s+\d+-Core Processor$/, '')
-        .trim(),
-      cpuCount: os.cpus().length,
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-      loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    },
+    machine: machineInfo({ platform: true }),
     workload: { vmSize: 'STANDARD_D1_V2', priority: 'dedicated', bootDelayMs: 0, pollIntervalMs: 25 },
     connectionResetsRetried: resets,
     rounds,

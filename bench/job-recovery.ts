@@ -15,7 +15,6 @@
 // Baseline (same run): a job PUT on an idle cluster to its process's start line (what a first start costs here).
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeClient, emulatorVms, waitForNodes } from '../test/integration/clusters/harness.js';
@@ -30,6 +29,7 @@ import {
 } from '../test/integration/jobs/harness.js';
 import { startTestStack, type TestStack } from '../test/support/stack.js';
 import { waitFor } from '../test/support/wait-for.js';
+import { machineInfo } from './bench-support.js';
 import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -195,15 +195,7 @@ export async function run(): Promise<Record<string, unknown>> {
   return {
     benchmark: 'job-recovery',
     date: new Date().toISOString(),
-    machine: {
-      cpuModel: os
-        .cpus()[0]
-        ?.model.replace(/\s+\d+-Core Processor$/, '')
-        .trim(),
-      cpuCount: os.cpus().length,
-      node: process.version,
-      loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    },
+    machine: machineInfo(),
     settings: { heartbeatMs: HEARTBEAT_MS, lostAfterSeconds: LOST_AFTER_S, bootDelayMs: 0, cluster: '2 × lowpriority' },
     baseline: { what: 'job PUT → its process started, idle cluster', trials: baselineMs.length, p50Ms: baselineP50 },
     summary,

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../../shared/config/well-known-emulator-credentials.js';
+import { CosmosScheduleStore, SCHEDULES_CONTAINER } from '../../../shared/cosmos/cosmos-schedule-store.js';
 import { HOST_EXECUTION_IMAGE } from '../../../shared/domain/launch-plans/host-execution.js';
+import type { ClusterSchedule, QueuedJob } from '../../../shared/domain/scheduling.js';
 import { BatchAiApi } from '../../support/api-client.js';
-import type { TestStack } from '../../support/stack.js';
+import { cosmosClient, type TestStack } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 import { waitForNodes } from '../clusters/harness.js';
 
@@ -172,3 +174,14 @@ export async function remoteLogins(api: BatchAiApi, path: string) {
   if (r.status !== 200) throw new Error(`listRemoteLoginInformation: ${r.status} ${r.text}`);
   return r.body.value;
 }
+
+/** The stack's schedule documents, as the scheduler reads them (tests wait on the queue through it). */
+export const scheduleStore = (stack: TestStack): CosmosScheduleStore =>
+  new CosmosScheduleStore(
+    cosmosClient(stack.descriptor)
+      .database(stack.descriptor.cosmos.database)
+      .container(SCHEDULES_CONTAINER.id as string),
+  );
+
+/** The jobs of a schedule that wait for a node: queued, or staged behind a running job (decision 0120). */
+export const waitingJobs = (doc: ClusterSchedule): QueuedJob[] => [...doc.queue, ...(doc.staged ?? [])];

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from '../../../shared/config/well-known-emulator-credentials.js';
-import { CosmosScheduleStore, SCHEDULES_CONTAINER } from '../../../shared/cosmos/cosmos-schedule-store.js';
-import { blobClient, cosmosClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
+import { blobClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 import { waitForNodes } from '../clusters/harness.js';
 import {
@@ -16,8 +15,10 @@ import {
   listOutputs,
   readShareFile,
   remoteLogins,
+  scheduleStore,
   submitJob,
   waitForJob,
+  waitingJobs,
 } from './harness.js';
 
 // Jobs through the public API on a full local stack: a 2-node host-execution cluster of real agent processes.
@@ -225,19 +226,14 @@ t('a burst of mixed jobs starts in priority order, and a 2-node job gets both no
     ['normal-2', quick('normal')],
   ] as const;
   for (const [name, body] of order) await submitJob(c.api, c.jobPath(name), body);
-  const schedules = new CosmosScheduleStore(
-    cosmosClient(stack.descriptor)
-      .database(stack.descriptor.cosmos.database)
-      .container(SCHEDULES_CONTAINER.id as string),
-  );
+  const schedules = scheduleStore(stack);
   // Queued or staged behind the gate (decision 0120); a job staged before a higher one arrived is asked back from
   // its node's agent, and the test waits for that answer too: what is staged when the gate ends starts first.
   await waitFor(
     'all five jobs in the cluster queue, staging settled',
     async () => {
       const doc = await schedules.read(c.clusterId);
-      const staged = doc.staged ?? [];
-      return doc.queue.length + staged.length === order.length && staged.every((s) => s.revoke === undefined);
+      return waitingJobs(doc).length === order.length && (doc.staged ?? []).every((s) => s.revoke === undefined);
     },
     120_000,
   );

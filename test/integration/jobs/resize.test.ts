@@ -5,13 +5,22 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CONTAINERS } from '../../../shared/cosmos/containers.js';
 import { CosmosNodeStore } from '../../../shared/cosmos/cosmos-node-store.js';
-import { CosmosScheduleStore, SCHEDULES_CONTAINER } from '../../../shared/cosmos/cosmos-schedule-store.js';
 import { RENDEZVOUS_PORTS_PER_NODE } from '../../../shared/domain/launch-plans/types.js';
 import { splitNodeId } from '../../../shared/jobs/job-records.js';
 import { cosmosClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 import { getCluster, waitForNodes } from '../clusters/harness.js';
-import { getJob, hostCluster, type JobCluster, jobBody, remoteLogins, submitJob, waitForJob } from './harness.js';
+import {
+  getJob,
+  hostCluster,
+  type JobCluster,
+  jobBody,
+  remoteLogins,
+  scheduleStore,
+  submitJob,
+  waitForJob,
+  waitingJobs,
+} from './harness.js';
 
 // A cluster resized down while every node runs a job: the cluster's nodeDeallocationOption reaches the job on the
 // released node as an event, the other job runs on. requeue: the job goes back to the queue as its next attempt;
@@ -195,12 +204,11 @@ test(
       // A job queued meanwhile must not get the released node when its job ends.
       const next = c.jobPath('wait-next');
       await submitJob(c.api, next, jobBody(c.clusterId, { customToolkitSettings: { commandLine: 'echo next' } }));
-      const schedules = new CosmosScheduleStore(database.container(SCHEDULES_CONTAINER.id as string));
+      const schedules = scheduleStore(stack);
       await waitFor(
         "the next job in the cluster queue (or staged behind the kept node's job)",
         async () => {
-          const doc = await schedules.read(c.clusterId);
-          return [...doc.queue, ...(doc.staged ?? [])].some((q) => q.jobId.endsWith('/wait-next'));
+          return waitingJobs(await schedules.read(c.clusterId)).some((q) => q.jobId.endsWith('/wait-next'));
         },
         120_000,
         100,

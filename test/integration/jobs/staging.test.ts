@@ -3,11 +3,11 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CosmosScheduleStore, SCHEDULES_CONTAINER } from '../../../shared/cosmos/cosmos-schedule-store.js';
+import type { CosmosScheduleStore } from '../../../shared/cosmos/cosmos-schedule-store.js';
 import type { ClusterSchedule } from '../../../shared/domain/scheduling.js';
-import { cosmosClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
+import { startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
-import { getJob, hostCluster, type JobCluster, jobBody, submitJob, waitForJob } from './harness.js';
+import { getJob, hostCluster, type JobCluster, jobBody, scheduleStore, submitJob, waitForJob } from './harness.js';
 
 // Staged jobs (decision 0120) on a real 1-node cluster: the next job is sent to the busy node ahead and its agent
 // starts it when the running job's process ends; a job arriving ahead of a staged one in queue order takes its
@@ -24,11 +24,7 @@ before(async () => {
   stack = await startTestStack();
   c = await hostCluster(stack, 1);
   dir = await mkdtemp(join(tmpdir(), 'staging-'));
-  schedules = new CosmosScheduleStore(
-    cosmosClient(stack.descriptor)
-      .database(stack.descriptor.cosmos.database)
-      .container(SCHEDULES_CONTAINER.id as string),
-  );
+  schedules = scheduleStore(stack);
 });
 after(() => stack?.dispose());
 

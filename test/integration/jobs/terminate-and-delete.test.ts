@@ -3,11 +3,21 @@ import { access, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CosmosScheduleStore, SCHEDULES_CONTAINER } from '../../../shared/cosmos/cosmos-schedule-store.js';
-import { cosmosClient, startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
+import type { CosmosScheduleStore } from '../../../shared/cosmos/cosmos-schedule-store.js';
+import { startTestStack, type TestStack, withServiceOutput } from '../../support/stack.js';
 import { waitFor } from '../../support/wait-for.js';
 import { waitForNodes } from '../clusters/harness.js';
-import { getJob, hostCluster, type JobCluster, jobBody, listOutputs, submitJob, waitForJob } from './harness.js';
+import {
+  getJob,
+  hostCluster,
+  type JobCluster,
+  jobBody,
+  listOutputs,
+  scheduleStore,
+  submitJob,
+  waitForJob,
+  waitingJobs,
+} from './harness.js';
 
 // Terminate and delete of a job in every state it can be in — queued, preparing, running, terminating, final — on
 // a 1-node cluster (a job holding the node keeps the others queued), then the cluster itself deleted under a
@@ -23,11 +33,7 @@ before(async () => {
   stack = await startTestStack();
   c = await hostCluster(stack, 1);
   gates = await mkdtemp(join(tmpdir(), 'terminate-gates-'));
-  schedules = new CosmosScheduleStore(
-    cosmosClient(stack.descriptor)
-      .database(stack.descriptor.cosmos.database)
-      .container(SCHEDULES_CONTAINER.id as string),
-  );
+  schedules = scheduleStore(stack);
 });
 after(() => stack?.dispose());
 
@@ -46,8 +52,8 @@ const inQueue = (names: string[]) =>
     `${names.join(', ')} in the cluster queue`,
     async () => {
       // Queued, or staged behind the running job (decision 0120): both are `queued` to the user.
-      const { queue, staged = [] } = await schedules.read(c.clusterId);
-      return names.every((n) => [...queue, ...staged].some((q) => q.jobId.endsWith(`/jobs/${n}`)));
+      const waiting = waitingJobs(await schedules.read(c.clusterId));
+      return names.every((n) => waiting.some((q) => q.jobId.endsWith(`/jobs/${n}`)));
     },
     120_000,
     100,
@@ -97,8 +103,7 @@ test('terminate and delete: queued, final, preparing, running and terminating jo
     await waitFor(
       'the queue to be empty',
       async () => {
-        const doc = await schedules.read(c.clusterId);
-        return doc.queue.length === 0 && (doc.staged ?? []).length === 0;
+        return waitingJobs(await schedules.read(c.clusterId)).length === 0;
       },
       120_000,
       100,
