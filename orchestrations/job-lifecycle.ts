@@ -125,6 +125,26 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     call(ACTIVITIES.finishJob, { jobId: input.jobId, clusterId, ...f } satisfies FinishJobInput);
   context.df.setCustomStatus({ phase: 'queued', attempt });
 
+  const recover = (failure: AttemptFailure) =>
+    call(ACTIVITIES.requeueJob, { jobId: input.jobId, clusterId, attempt, failure } satisfies RequeueJobInput);
+  const nextAttempt = (result?: RequeueJobResult) => {
+    const { notBefore: _n, ...rest } = input;
+    const notBefore = result?.requeued ? result.notBefore : undefined;
+    context.df.continueAsNew({ ...rest, attempt: attempt + 1, uid, clusterId, ...(notBefore ? { notBefore } : {}) });
+    return undefined;
+  };
+  // After a failure that may be retried: the next attempt, or the job failed (with `errors` unless the decision
+  // names its own).
+  function* afterRecovery(result: RequeueJobResult, errors: BatchAiError[], exitCode?: number) {
+    if (result.requeued || !result.fail) return nextAttempt(result);
+    yield finish({
+      outcome: 'failed',
+      errors: result.error ? [result.error] : errors,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+    });
+    return { jobId: input.jobId, outcome: 'failed' };
+  }
+
   // Queued: wait for nodes (or a terminate). In back-off, a durable timer ends it: the scheduler is woken then.
   let nodeIds: string[];
   let first: LaunchResult | undefined;
@@ -160,26 +180,8 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       const { nodeId, reason, cause } = got.event;
       const code = infrastructureCodeOf(cause);
       const message = `Node ${nodeId} was lost as the job started on it (${cause ?? reason}).`;
-      const result = (yield context.df.callActivityWithRetry(ACTIVITIES.requeueJob, storeRetry, {
-        jobId: input.jobId,
-        clusterId,
-        attempt,
-        failure: { kind: 'infrastructure', code, message },
-      } satisfies RequeueJobInput)) as RequeueJobResult;
-      if (result.requeued || !result.fail) {
-        const { notBefore: _n, ...rest } = input;
-        const notBefore = result.requeued ? result.notBefore : undefined;
-        context.df.continueAsNew({
-          ...rest,
-          attempt: attempt + 1,
-          uid,
-          clusterId,
-          ...(notBefore ? { notBefore } : {}),
-        });
-        return undefined;
-      }
-      yield finish({ outcome: 'failed', errors: [result.error ?? { code, message }] });
-      return { jobId: input.jobId, outcome: 'failed' };
+      const result = (yield recover({ kind: 'infrastructure', code, message })) as RequeueJobResult;
+      return yield* afterRecovery(result, [{ code, message }]);
     }
     if (got.kind === 'allocated' && got.event.attempt === attempt) {
       nodeIds = got.event.nodeIds;
@@ -190,28 +192,8 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
 
   const launch = (phase: LaunchInput['phase']) =>
     call(ACTIVITIES.launchJobAttempt, { jobId: input.jobId, attempt, nodeIds, phase } satisfies LaunchInput);
-  const recover = (failure: AttemptFailure) =>
-    call(ACTIVITIES.requeueJob, { jobId: input.jobId, clusterId, attempt, failure } satisfies RequeueJobInput);
   const kill = (tasks: Array<{ nodeId: string; taskId: string }>) =>
     call(ACTIVITIES.killJobTasks, { jobId: input.jobId, attempt, uid, tasks });
-  const nextAttempt = (result?: RequeueJobResult) => {
-    const { notBefore: _n, ...rest } = input;
-    const notBefore = result?.requeued ? result.notBefore : undefined;
-    context.df.continueAsNew({ ...rest, attempt: attempt + 1, uid, clusterId, ...(notBefore ? { notBefore } : {}) });
-    return undefined;
-  };
-  // After a failure that may be retried: the next attempt, or the job failed (with `errors` unless the decision
-  // names its own).
-  function* afterRecovery(result: RequeueJobResult, errors: BatchAiError[], exitCode?: number) {
-    if (result.requeued || !result.fail) return nextAttempt(result);
-    yield finish({
-      outcome: 'failed',
-      errors: result.error ? [result.error] : errors,
-      ...(exitCode !== undefined ? { exitCode } : {}),
-    });
-    return { jobId: input.jobId, outcome: 'failed' };
-  }
-
   // Prepare, then run. Each phase waits for its tasks' exits and for whatever can end the attempt early.
   let deadline = 0;
   let limitText = '';
