@@ -66,6 +66,8 @@ export interface StackOptions {
   coreQuota?: number;
   /** Time between a Spot eviction's Preempt notice and the VM's shutdown (default 0). */
   evictionNoticeMs?: number;
+  /** Extra app settings for the Functions host, over the stack's own (tests tune e.g. BATCHAI_SUBMISSION_RATE). */
+  appSettings?: Record<string, string>;
   onLog?: (message: string) => void;
 }
 
@@ -222,6 +224,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             // Shares and file server exports live in the compute emulator's network directory: outputs are listed
             // and served from there.
             ...(has('compute') ? { BATCHAI_LOCAL_NETWORK_ROOT: join(computeDataDir(dataDir), 'network') } : {}),
+            ...options.appSettings,
           },
           after: first.map((s) => s.name),
         }),

@@ -38,6 +38,8 @@ export async function startTestStack(
     bootDelayMs?: number;
     coreQuota?: number;
     evictionNoticeMs?: number;
+    /** Extra app settings for the Functions host. */
+    appSettings?: Record<string, string>;
   } = {},
 ): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'batchai-stack-')));
@@ -51,6 +53,7 @@ export async function startTestStack(
     ...(options.bootDelayMs !== undefined ? { bootDelayMs: options.bootDelayMs } : {}),
     ...(options.coreQuota !== undefined ? { coreQuota: options.coreQuota } : {}),
     ...(options.evictionNoticeMs !== undefined ? { evictionNoticeMs: options.evictionNoticeMs } : {}),
+    ...(options.appSettings ? { appSettings: options.appSettings } : {}),
   });
   let stopped = false;
   const stop = async () => {

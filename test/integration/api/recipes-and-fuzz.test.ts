@@ -11,7 +11,9 @@ let api: BatchAiApi;
 let clusterId: string;
 
 before(async () => {
-  stack = await startTestStack();
+  // The fuzz run alone makes ~40 job PUTs: this file tests shapes and races, not the per-principal submission rate
+  // (hostile-input does), so its budget must not depend on how fast the tests before the race ran.
+  stack = await startTestStack({ appSettings: { BATCHAI_SUBMISSION_RATE: '1000/6000' } });
   api = new BatchAiApi(stack.descriptor);
   clusterId = await api.seedWorkspace('ws', { experiment: 'recipes' });
 });
