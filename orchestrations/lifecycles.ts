@@ -186,6 +186,20 @@ export function durableJobSignals(client: DurableClient, deps: TransitionDeps): 
       if (!uid) return; // deleted: its lifecycle already finished it
       await raiseJobEvent(client, uid, name, payload);
     },
+    async mayAwaitNodes(jobId: string, attempt: number) {
+      const parsed = parseBatchAiResourceIdOf('job', jobId);
+      if (!parsed.ok) return false;
+      const stored = await deps.store.get(parsed.value);
+      const uid = (stored?.record as unknown as JobRecord | undefined)?.uid;
+      if (!uid) return false;
+      const status = await statusOrAbsent(client, jobInstanceId(uid));
+      if (!isLive(status?.runtimeStatus)) return false;
+      // The lifecycle's status says where it is ({ phase, attempt }, job-lifecycle.ts); none yet (just started or
+      // continued as new), or an earlier attempt's: it may be about to wait.
+      const at = (status?.customStatus ?? {}) as { phase?: unknown; attempt?: unknown };
+      if (typeof at.attempt !== 'number' || at.attempt < attempt) return true;
+      return at.attempt === attempt && at.phase === 'queued';
+    },
   };
 }
 

@@ -89,8 +89,11 @@ export interface Allocation {
   nodeCount: number;
   maxWallClockMs: number;
   backfilled: boolean;
-  /** Set when it was promoted from staging: the boot and staging it was sent with, its first phase's task ids. */
-  fromStaging?: { bootId: string; stagedAt: string; taskIds: string[] };
+  /**
+   * Set when it was promoted from staging: the boot and staging it was sent with, its first phase and that phase's
+   * task ids (no phase in documents written before it was recorded: read from the task ids).
+   */
+  fromStaging?: { bootId: string; stagedAt: string; taskIds: string[]; phase?: 'prepare' | 'run' };
 }
 
 /** The one document per cluster holding everything a scheduling pass reads and writes. */
@@ -133,7 +136,14 @@ export const clusterScheduleSchema = z.object({
       nodeCount: z.number().int().positive(),
       maxWallClockMs: z.number().positive(),
       backfilled: z.boolean(),
-      fromStaging: z.object({ bootId: z.string(), stagedAt: isoTime(), taskIds: z.array(z.string()) }).optional(),
+      fromStaging: z
+        .object({
+          bootId: z.string(),
+          stagedAt: isoTime(),
+          taskIds: z.array(z.string()),
+          phase: z.enum(['prepare', 'run']).optional(),
+        })
+        .optional(),
     }),
   ),
   staged: z

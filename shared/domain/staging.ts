@@ -65,7 +65,28 @@ export function promotedOf(s: StagedJob, now: string): Allocation {
     nodeCount: s.nodeCount,
     maxWallClockMs: s.maxWallClockMs,
     backfilled: false,
-    fromStaging: { bootId: s.bootId, stagedAt: s.stagedAt, taskIds: s.taskIds },
+    fromStaging: { bootId: s.bootId, stagedAt: s.stagedAt, taskIds: s.taskIds, phase: s.phase },
+  };
+}
+
+/** The staging an allocation was promoted from (what its agent was sent), for one promoted from staging. */
+export function stagedOf(a: Allocation): StagedJob | undefined {
+  if (!a.fromStaging) return undefined;
+  const { bootId, stagedAt, taskIds, phase } = a.fromStaging;
+  return {
+    jobId: a.jobId,
+    attempt: a.attempt,
+    priority: a.priority,
+    nodeCount: a.nodeCount,
+    queuedAt: a.queuedAt,
+    maxWallClockMs: a.maxWallClockMs,
+    nodeId: a.nodeIds[0]!,
+    bootId,
+    behind: { jobId: a.jobId, attempt: a.attempt },
+    stagedAt,
+    // Preparation tasks are the only ones named jobprep-<i> (plan-launch.ts).
+    phase: phase ?? (taskIds.every((t) => /\.jobprep-\d+$/.test(t)) ? 'prepare' : 'run'),
+    taskIds,
   };
 }
 
@@ -275,26 +296,9 @@ export function withdrawStaged(doc: ClusterSchedule, staged: StagedJob): Cluster
  * the task is stopped.
  */
 export function holdUntilStopped(doc: ClusterSchedule, holds: readonly Allocation[]): ClusterSchedule {
-  const entries: StagedJob[] = holds.flatMap((a) =>
-    a.fromStaging
-      ? [
-          {
-            jobId: a.jobId,
-            attempt: a.attempt,
-            priority: a.priority,
-            nodeCount: a.nodeCount,
-            queuedAt: a.queuedAt,
-            maxWallClockMs: a.maxWallClockMs,
-            nodeId: a.nodeIds[0]!,
-            bootId: a.fromStaging.bootId,
-            behind: { jobId: a.jobId, attempt: a.attempt },
-            stagedAt: a.fromStaging.stagedAt,
-            phase: 'run' as const,
-            taskIds: a.fromStaging.taskIds,
-            revoke: 'cancel' as const,
-          },
-        ]
-      : [],
-  );
+  const entries: StagedJob[] = holds.flatMap((a) => {
+    const staged = stagedOf(a);
+    return staged ? [{ ...staged, revoke: 'cancel' as const }] : [];
+  });
   return entries.length === 0 ? doc : { ...doc, staged: [...(doc.staged ?? []), ...entries] };
 }

@@ -17,6 +17,11 @@ export interface JobSignals {
   clusterChanged(clusterId: string, reason: string): Promise<void>;
   /** An event for one job's lifecycle (by the job's ARM id). */
   jobEvent(jobId: string, name: string, payload: unknown): Promise<void>;
+  /**
+   * Whether the job's lifecycle may still be waiting for the nodes of this attempt (false once it is known to be
+   * past them: on a later phase or attempt, or ended).
+   */
+  mayAwaitNodes(jobId: string, attempt: number): Promise<boolean>;
 }
 
 export interface JobRunDeps {

@@ -24,6 +24,7 @@ import { markNodesIdle, splitNodeId } from './job-records.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
 import { type KnownForLaunch, type LaunchResult, launchJobAttempt } from './launch-job-attempt.js';
 import { PassBatches } from './pass-batches.js';
+import { retellAllocation, ToldAllocations } from './retell-allocations.js';
 import { promoteStagedAttempt, stageJobAttempt, unstageJobAttempt } from './stage-job-attempt.js';
 
 // One scheduling pass of one cluster: read the cluster's nodes, plan and apply under If-Match on the schedule
@@ -95,6 +96,8 @@ export function scheduleCluster(
 }
 
 const passBatches = new PassBatches<PassRequest, SchedulePassResult>();
+/** The allocations this process has told their jobs about (retell-allocations.ts). */
+const told = new ToldAllocations();
 
 async function runPass(
   deps: JobRunDeps,
@@ -187,8 +190,8 @@ async function runPass(
   // holds a node, so a pass between the two writes cannot give them away. For the same reason the started jobs'
   // launches need not wait for those writes: they go out at the same time.
   // A finished job's node handed straight on is running already (as the node list says): no write at all.
-  const marking = Promise.all([
-    ...[...started, ...promoted.map((p) => p.allocation)].flatMap((a) =>
+  const markRunning = (a: Allocation) =>
+    Promise.all(
       a.nodeIds
         // A promoted job's node may be gone (it is reported lost below): nothing to mark.
         .filter((nodeId) => byId.has(nodeId) && (!freed.has(nodeId) || byId.get(nodeId)?.state !== 'running'))
@@ -198,9 +201,21 @@ async function runPass(
             current && current.state === 'idle' ? withNodeState(current, 'running', now) : undefined,
           );
         }),
-    ),
+    ).then(() => undefined);
+  const marking = Promise.all([
+    ...[...started, ...promoted.map((p) => p.allocation)].map(markRunning),
     idleUnlessHeld(deps, clusterId, idling),
   ]);
+  // Allocations of the document this process never told their job about (a pass that stopped before telling): told
+  // now if their lifecycle may still wait for them. One that cannot be checked stays untold for the next pass.
+  const retelling = Promise.all(
+    told.untold(key, doc.allocations, [...started, ...promoted.map((p) => p.allocation)]).map((a) =>
+      retellAllocation(deps, a, markRunning).then(
+        () => told.add(key, a),
+        () => undefined,
+      ),
+    ),
+  );
   // Each started job's first phase is launched here, so its processes start without waiting for one more
   // orchestration episode; a launch that throws is left to the job's lifecycle (command ids make a repeat harmless).
   const launching = Promise.all(
@@ -255,24 +270,30 @@ async function runPass(
     promoting,
     asking,
   ]);
+  // Remembered as told once the event is raised: a raise that fails leaves it for the next pass to tell again.
   await Promise.all([
     ...started.map((a, i) =>
-      deps.signals.jobEvent(a.jobId, JOB_EVENTS.allocated, {
-        jobId: a.jobId,
-        attempt: a.attempt,
-        nodeIds: a.nodeIds,
-        ...(launched[i] ? { launched: launched[i] } : {}),
-      } satisfies AllocatedEvent),
+      deps.signals
+        .jobEvent(a.jobId, JOB_EVENTS.allocated, {
+          jobId: a.jobId,
+          attempt: a.attempt,
+          nodeIds: a.nodeIds,
+          ...(launched[i] ? { launched: launched[i] } : {}),
+        } satisfies AllocatedEvent)
+        .then(() => told.add(key, a)),
     ),
     ...promoted.map(({ allocation }, i) =>
-      deps.signals.jobEvent(allocation.jobId, JOB_EVENTS.allocated, {
-        jobId: allocation.jobId,
-        attempt: allocation.attempt,
-        nodeIds: allocation.nodeIds,
-        ...(promotedLaunches[i] ? { launched: promotedLaunches[i] } : {}),
-      } satisfies AllocatedEvent),
+      deps.signals
+        .jobEvent(allocation.jobId, JOB_EVENTS.allocated, {
+          jobId: allocation.jobId,
+          attempt: allocation.attempt,
+          nodeIds: allocation.nodeIds,
+          ...(promotedLaunches[i] ? { launched: promotedLaunches[i] } : {}),
+        } satisfies AllocatedEvent)
+        .then(() => told.add(key, allocation)),
     ),
     ...lost.map((l) => deps.signals.jobEvent(l.jobId, JOB_EVENTS.nodeLost, l)),
+    retelling,
   ]);
   await staging;
   return {

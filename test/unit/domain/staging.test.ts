@@ -18,6 +18,7 @@ import {
   markUnstageable,
   promotedOf,
   resolveUnstaged,
+  stagedOf,
   stagingPass,
   withdrawStaged,
 } from '../../../shared/domain/staging.js';
@@ -266,6 +267,24 @@ describe('stagingPass: examples', () => {
       doc.staged?.map((s) => [s.jobId, s.nodeId, s.revoke, s.taskIds[0]]),
       [['s1', 'n1', 'cancel', 'uid-s1.master']],
     );
+  });
+
+  test('an allocation promoted from staging gives back what was staged, its phase read from older documents', () => {
+    const prepared = staged(job('s1'), 'n1', 'a', { phase: 'prepare', taskIds: ['uid-s1.jobprep-0'] });
+    const promoted = promotedOf(prepared, NOW);
+    assert.equal(clusterScheduleSchema.safeParse({ clusterId: 'c', queue: [], allocations: [promoted] }).success, true);
+    const back = stagedOf(promoted)!;
+    assert.deepEqual(
+      [back.jobId, back.attempt, back.nodeId, back.bootId, back.stagedAt, back.phase, back.taskIds],
+      ['s1', 1, 'n1', 'b1', prepared.stagedAt, 'prepare', ['uid-s1.jobprep-0']],
+    );
+    // Written before the phase was recorded: preparation tasks are the jobprep-<i> ones.
+    const { phase: _p, ...older } = promoted.fromStaging!;
+    assert.equal(stagedOf({ ...promoted, fromStaging: older })?.phase, 'prepare');
+    const run = promotedOf(staged(job('s2'), 'n1', 'a'), NOW);
+    const { phase: _r, ...olderRun } = run.fromStaging!;
+    assert.equal(stagedOf({ ...run, fromStaging: olderRun })?.phase, 'run');
+    assert.equal(stagedOf(allocation('a', ['n1'])), undefined, 'an ordinary allocation was never staged');
   });
 
   test('stale answers, stale candidates and withdrawn commands change nothing they should not', () => {
