@@ -34,7 +34,7 @@ export type Arrival =
   | { action: 'stage'; waitingFor: string[] }
   /** The same task is staged already (the app sent it twice): nothing more to do. */
   | { action: 'duplicate' }
-  /** An unstageTask came first: the task never runs on this boot. */
+  /** An unstageTask (of a staged command) or a killTask came first: the task never runs on this boot. */
   | { action: 'cancelled' };
 
 /**
@@ -48,12 +48,14 @@ export class StagedTasks<T> {
   private readonly received: BoundedSet;
   private readonly goTokens: BoundedSet;
   private readonly cancelled: BoundedSet;
+  private readonly killed: BoundedSet;
 
   constructor(limit = REMEMBERED) {
     this.exited = new BoundedSet(limit);
     this.received = new BoundedSet(limit);
     this.goTokens = new BoundedSet(limit);
     this.cancelled = new BoundedSet(limit);
+    this.killed = new BoundedSet(limit);
   }
 
   get size(): number {
@@ -63,6 +65,8 @@ export class StagedTasks<T> {
   /** A runTask arrived (`after` absent: an ordinary one); `payload` is what `exited`/`release` hand back later. */
   arrive(ref: TaskRef, after: string[] | undefined, payload: T): Arrival {
     const key = keyOf(ref);
+    // A kill is final: the app never runs a task of an attempt again once it killed it.
+    if (this.killed.has(key)) return { action: 'cancelled' };
     // Only the staged command is cancelled: a job given back is started the ordinary way later (without `after`),
     // possibly on this very node, and that run must happen.
     if (after !== undefined && this.cancelled.has(key)) return { action: 'cancelled' };
@@ -127,6 +131,19 @@ export class StagedTasks<T> {
   /** killTask on a staged task: removed (true), so the caller reports it cancelled; false if it was not staged. */
   drop(ref: TaskRef): boolean {
     return this.staged.delete(keyOf(ref));
+  }
+
+  /**
+   * killTask on a task neither staged nor running here: `received` if its runTask came (it ran and ended: nothing
+   * to do); `unknown` if it never came, remembered so that a runTask arriving after the kill (it overtook it:
+   * commands run concurrently, and the app may kill what a launch it never heard of sent) never runs.
+   */
+  killUnstarted(ref: TaskRef): 'received' | 'unknown' {
+    const key = keyOf(ref);
+    if (this.received.has(key)) return 'received';
+    this.goTokens.delete(key);
+    this.killed.add(key);
+    return 'unknown';
   }
 
   /** The agent is stopping: staged tasks die with the boot. */

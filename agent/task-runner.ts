@@ -106,7 +106,7 @@ export class TaskRunner {
     if (this.starting.has(keyOf(ref))) return;
     const arrival = this.staged.arrive(ref, command.after, command);
     if (arrival.action === 'cancelled') {
-      log.info('runTask of an unstaged task dropped', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId });
+      log.info('runTask of a cancelled task dropped', { jobId: ref.jobId, attempt: ref.attempt, taskId: ref.taskId });
       return;
     }
     if (arrival.action === 'stage') {
@@ -366,8 +366,9 @@ export class TaskRunner {
 
   /**
    * killTask: SIGTERM to the task's process group, SIGKILL after a grace period; taskExited follows from the exit,
-   * and this resolves once it is emitted. A task still starting is killed as soon as it runs. A staged task is
-   * dropped and reported ended at once (TaskCancelled), so a job killed meanwhile waits for no grace.
+   * and this resolves once it is emitted. A task still starting is killed as soon as it runs. A staged task, or one
+   * whose runTask has not come, is dropped and reported ended at once (TaskCancelled), so a job killed meanwhile
+   * waits for no grace; a runTask coming after the kill is not run.
    */
   async kill(ref: TaskRef): Promise<void> {
     const task = refOf(ref);
@@ -391,7 +392,23 @@ export class TaskRunner {
       return;
     }
     const entry = this.running.get(keyOf(task));
-    if (entry) await this.terminate(entry);
+    if (entry) {
+      await this.terminate(entry);
+      return;
+    }
+    // Never received: the kill overtook its runTask, or the launch never came. It will not run, and its end is
+    // reported now, so whoever stops it waits for no grace period.
+    if (this.staged.killUnstarted(task) === 'unknown') {
+      log.info('killTask before its runTask: the task will not run', { taskId: task.taskId });
+      this.events.emit({
+        kind: 'taskExited',
+        ...task,
+        exitCode: null,
+        signal: null,
+        error: { code: 'TaskCancelled', message: 'The task was killed before it started.' },
+      });
+      this.startReady(task.taskId);
+    }
   }
 
   /** The agent stops: staged tasks are dropped, starting and running ones killed. */

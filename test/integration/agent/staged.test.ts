@@ -203,7 +203,7 @@ test('unstageTask on a task never received: dropped; its staged runTask arriving
   assert.equal((await agent.event('unstaged', (e) => e.taskId === 'f8.master')).outcome, 'dropped');
   // Staged behind G8: had it been kept, it would start when G8 ends.
   await h.send(agent, task('F8', 'f8.master', `echo ran > '${dir}/f.ran'`, ['g8.master']));
-  await logged('runTask of an unstaged task dropped', 'f8.master');
+  await logged('runTask of a cancelled task dropped', 'f8.master');
   await h.send(agent, task('G8', 'g8.master', 'true'));
   await agent.event('taskExited', (e) => e.taskId === 'g8.master');
   assert.equal(has('taskStarted', 'f8.master'), false);
@@ -229,6 +229,22 @@ test('killTask on a staged task: taskExited at once with TaskCancelled, and it n
   await agent.event('taskExited', (e) => e.taskId === 'i9.master');
   assert.equal(has('taskStarted', 'h9.master'), false);
   assert.equal(await exists(join(dir, 'h.ran')), false);
+});
+
+test('killTask before its runTask: taskExited at once with TaskCancelled, the runTask never runs, and what is staged behind it starts', async () => {
+  const dir = await scratch('kill-first');
+  await h.send(agent, task('L9', 'l9.next', `echo ran > '${dir}/next.ran'`, ['k9.master']));
+  await logged('task staged', 'l9.next');
+  await h.send(agent, command(reg, { kind: 'killTask', jobId: 'K9', attempt: 1, taskId: 'k9.master' }));
+  const exited = await agent.event('taskExited', (e) => e.taskId === 'k9.master');
+  assert.equal(exited.error?.code, 'TaskCancelled');
+  // The task behind it started: it waited for an end that came.
+  await agent.event('taskExited', (e) => e.taskId === 'l9.next');
+  assert.equal(await exists(join(dir, 'next.ran')), true);
+  await h.send(agent, task('K9', 'k9.master', `echo ran > '${dir}/k.ran'`));
+  await logged('runTask of a cancelled task dropped', 'k9.master');
+  assert.equal(has('taskStarted', 'k9.master'), false);
+  assert.equal(await exists(join(dir, 'k.ran')), false);
 });
 
 function alive(pid: number): boolean {

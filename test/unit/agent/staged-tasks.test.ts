@@ -93,6 +93,19 @@ test('drop (killTask) removes a staged task only', () => {
   assert.deepEqual(s.taskExited('a.1'), [], 'cleared at stop');
 });
 
+test('killTask on a task never received: a runTask for it arriving later, staged or not, never runs', () => {
+  const s = new StagedTasks<string>();
+  assert.equal(s.killUnstarted(ref('k.0')), 'unknown');
+  assert.deepEqual(s.arrive(ref('k.0'), undefined, 'K'), { action: 'cancelled' });
+  assert.deepEqual(s.arrive(ref('k.0'), ['a.0'], 'K'), { action: 'cancelled' });
+  assert.equal(s.release(ref('k.0')).outcome, 'token', 'never received');
+  // One that came and left the stage (it ran): nothing to remember.
+  assert.deepEqual(s.arrive(ref('r.0'), undefined, 'R'), { action: 'start' });
+  assert.equal(s.killUnstarted(ref('r.0')), 'received');
+  // Another attempt of the same task is another task.
+  assert.deepEqual(s.arrive({ ...ref('k.0'), attempt: 2 }, undefined, 'K2'), { action: 'start' });
+});
+
 test('what a boot remembers is bounded: the oldest exits, tokens and cancellations are forgotten first', () => {
   const s = new StagedTasks<string>(3);
   for (const id of ['x.0', 'x.1', 'x.2', 'x.3']) s.taskExited(id);
