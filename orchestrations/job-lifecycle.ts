@@ -5,6 +5,7 @@ import { markJobProvisioned, type TransitionDeps } from '../shared/api/job-trans
 import type { BatchAiError } from '../shared/domain/resource-states.js';
 import { type AttemptFailure, infrastructureCodeOf } from '../shared/domain/retry-policy.js';
 import { enqueueJob } from '../shared/jobs/enqueue-job.js';
+import { type AttemptTask, findAttemptTasks } from '../shared/jobs/find-attempt-tasks.js';
 import { type FinishJobInput, finishJob } from '../shared/jobs/finish-job.js';
 import {
   type AllocatedEvent,
@@ -40,6 +41,7 @@ export const ACTIVITIES = {
   enqueueJob: 'enqueueJob',
   launchJobAttempt: 'launchJobAttempt',
   killJobTasks: 'killJobTasks',
+  findAttemptTasks: 'findAttemptTasks',
   finishJob: 'finishJob',
   requeueJob: 'requeueJob',
   endJobBackoff: 'endJobBackoff',
@@ -145,6 +147,23 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     return { jobId: input.jobId, outcome: 'failed' };
   }
 
+  const kill = (tasks: Array<{ nodeId: string; taskId: string }>) =>
+    call(ACTIVITIES.killJobTasks, { jobId: input.jobId, attempt, uid, tasks });
+  // Ending the attempt before hearing of its nodes: the pass that gave them may have launched it (or promoted it from
+  // staging) and not told this lifecycle yet, or ever. Whatever it may run is stopped before the nodes go back, as
+  // the tasks of a running attempt are; on a lost node, only told to stop (its processes are gone with it).
+  function* stopUnheard(lostNodeId?: string) {
+    const tasks = (yield call(ACTIVITIES.findAttemptTasks, {
+      jobId: input.jobId,
+      clusterId,
+      attempt,
+    })) as AttemptTask[];
+    const onLost = tasks.filter((t) => t.nodeId === lostNodeId);
+    const running = new Map(tasks.filter((t) => t.nodeId !== lostNodeId).map((t) => [t.taskId, t]));
+    if (onLost.length > 0) yield kill(onLost);
+    if (running.size > 0) yield* stopTasks(context, kill, running, waitOne);
+  }
+
   // Queued: wait for nodes (or a terminate). In back-off, a durable timer ends it: the scheduler is woken then.
   let nodeIds: string[];
   let first: LaunchResult | undefined;
@@ -161,6 +180,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       continue;
     }
     if (got.kind === 'terminate') {
+      yield* stopUnheard();
       yield finish({ outcome: 'terminated', ...opOf(got.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
     }
@@ -178,6 +198,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
         break;
       }
       const { nodeId, reason, cause } = got.event;
+      yield* stopUnheard(nodeId);
       const code = infrastructureCodeOf(cause);
       const message = `Node ${nodeId} was lost as the job started on it (${cause ?? reason}).`;
       const result = (yield recover({ kind: 'infrastructure', code, message })) as RequeueJobResult;
@@ -192,8 +213,6 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
 
   const launch = (phase: LaunchInput['phase']) =>
     call(ACTIVITIES.launchJobAttempt, { jobId: input.jobId, attempt, nodeIds, phase } satisfies LaunchInput);
-  const kill = (tasks: Array<{ nodeId: string; taskId: string }>) =>
-    call(ACTIVITIES.killJobTasks, { jobId: input.jobId, attempt, uid, tasks });
   // Prepare, then run. Each phase waits for its tasks' exits and for whatever can end the attempt early.
   let deadline = 0;
   let limitText = '';
@@ -441,6 +460,8 @@ export function createJobActivities(
       launchJobAttempt(await deps(context), input as LaunchInput),
     killJobTasks: async (input: unknown, context: InvocationContext) =>
       killJobTasks(await deps(context), input as Parameters<typeof killJobTasks>[1]),
+    findAttemptTasks: async (input: unknown, context: InvocationContext) =>
+      findAttemptTasks(await deps(context), input as Parameters<typeof findAttemptTasks>[1]),
     requeueJob: async (input: unknown, context: InvocationContext) =>
       requeueJob(await deps(context), input as RequeueJobInput),
     endJobBackoff: async (input: unknown, context: InvocationContext) =>
