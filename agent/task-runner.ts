@@ -374,14 +374,7 @@ export class TaskRunner {
     const task = refOf(ref);
     if (this.staged.drop(task)) {
       log.info('staged task cancelled', { taskId: task.taskId });
-      this.events.emit({
-        kind: 'taskExited',
-        ...task,
-        exitCode: null,
-        signal: null,
-        error: { code: 'TaskCancelled', message: 'The task was killed before it started (it was staged).' },
-      });
-      this.startReady(task.taskId);
+      this.cancelled(task, 'The task was killed before it started (it was staged).');
       return;
     }
     const starting = this.starting.get(keyOf(task));
@@ -400,15 +393,20 @@ export class TaskRunner {
     // reported now, so whoever stops it waits for no grace period.
     if (this.staged.killUnstarted(task) === 'unknown') {
       log.info('killTask before its runTask: the task will not run', { taskId: task.taskId });
-      this.events.emit({
-        kind: 'taskExited',
-        ...task,
-        exitCode: null,
-        signal: null,
-        error: { code: 'TaskCancelled', message: 'The task was killed before it started.' },
-      });
-      this.startReady(task.taskId);
+      this.cancelled(task, 'The task was killed before it started.');
     }
+  }
+
+  /** A task that will never run is reported ended (TaskCancelled); whatever was staged behind it may start. */
+  private cancelled(task: TaskRef, message: string): void {
+    this.events.emit({
+      kind: 'taskExited',
+      ...task,
+      exitCode: null,
+      signal: null,
+      error: { code: 'TaskCancelled', message },
+    });
+    this.startReady(task.taskId);
   }
 
   /** The agent stops: staged tasks are dropped, starting and running ones killed. */

@@ -271,27 +271,18 @@ async function runPass(
     asking,
   ]);
   // Remembered as told once the event is raised: a raise that fails leaves it for the next pass to tell again.
+  const tell = (a: Allocation, launch: unknown) =>
+    deps.signals
+      .jobEvent(a.jobId, JOB_EVENTS.allocated, {
+        jobId: a.jobId,
+        attempt: a.attempt,
+        nodeIds: a.nodeIds,
+        ...(launch ? { launched: launch } : {}),
+      } satisfies AllocatedEvent)
+      .then(() => told.add(key, a));
   await Promise.all([
-    ...started.map((a, i) =>
-      deps.signals
-        .jobEvent(a.jobId, JOB_EVENTS.allocated, {
-          jobId: a.jobId,
-          attempt: a.attempt,
-          nodeIds: a.nodeIds,
-          ...(launched[i] ? { launched: launched[i] } : {}),
-        } satisfies AllocatedEvent)
-        .then(() => told.add(key, a)),
-    ),
-    ...promoted.map(({ allocation }, i) =>
-      deps.signals
-        .jobEvent(allocation.jobId, JOB_EVENTS.allocated, {
-          jobId: allocation.jobId,
-          attempt: allocation.attempt,
-          nodeIds: allocation.nodeIds,
-          ...(promotedLaunches[i] ? { launched: promotedLaunches[i] } : {}),
-        } satisfies AllocatedEvent)
-        .then(() => told.add(key, allocation)),
-    ),
+    ...started.map((a, i) => tell(a, launched[i])),
+    ...promoted.map(({ allocation }, i) => tell(allocation, promotedLaunches[i])),
     ...lost.map((l) => deps.signals.jobEvent(l.jobId, JOB_EVENTS.nodeLost, l)),
     retelling,
   ]);
