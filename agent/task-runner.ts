@@ -375,6 +375,7 @@ export class TaskRunner {
     if (this.staged.drop(task)) {
       log.info('staged task cancelled', { taskId: task.taskId });
       this.cancelled(task, 'The task was killed before it started (it was staged).');
+      this.startReady(task.taskId);
       return;
     }
     const starting = this.starting.get(keyOf(task));
@@ -390,14 +391,16 @@ export class TaskRunner {
       return;
     }
     // Never received: the kill overtook its runTask, or the launch never came. It will not run, and its end is
-    // reported now, so whoever stops it waits for no grace period.
+    // reported now, so whoever stops it waits for no grace period. What is staged behind it keeps waiting: the
+    // rest of its job may still be stopping here (a preparation task in its kill grace), and the app says when the
+    // node is free (startStaged, with the promotion).
     if (this.staged.killUnstarted(task) === 'unknown') {
       log.info('killTask before its runTask: the task will not run', { taskId: task.taskId });
       this.cancelled(task, 'The task was killed before it started.');
     }
   }
 
-  /** A task that will never run is reported ended (TaskCancelled); whatever was staged behind it may start. */
+  /** A task that will never run is reported ended (TaskCancelled). */
   private cancelled(task: TaskRef, message: string): void {
     this.events.emit({
       kind: 'taskExited',
@@ -406,7 +409,6 @@ export class TaskRunner {
       signal: null,
       error: { code: 'TaskCancelled', message },
     });
-    this.startReady(task.taskId);
   }
 
   /** The agent stops: staged tasks are dropped, starting and running ones killed. */

@@ -5,7 +5,7 @@ import { markJobProvisioned, type TransitionDeps } from '../shared/api/job-trans
 import type { BatchAiError } from '../shared/domain/resource-states.js';
 import { type AttemptFailure, infrastructureCodeOf } from '../shared/domain/retry-policy.js';
 import { enqueueJob } from '../shared/jobs/enqueue-job.js';
-import { type AttemptTask, findAttemptTasks } from '../shared/jobs/find-attempt-tasks.js';
+import { type AttemptTask, type FindAttemptTasksInput, findAttemptTasks } from '../shared/jobs/find-attempt-tasks.js';
 import { type FinishJobInput, finishJob } from '../shared/jobs/finish-job.js';
 import {
   type AllocatedEvent,
@@ -152,12 +152,16 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   // Ending the attempt before hearing of its nodes: the pass that gave them may have launched it (or promoted it from
   // staging) and not told this lifecycle yet, or ever. Whatever it may run is stopped before the nodes go back, as
   // the tasks of a running attempt are; on a lost node, only told to stop (its processes are gone with it).
-  function* stopUnheard(lostNodeId?: string) {
+  // `phase`: only what a launch of that phase would have started. `withdraw` (a terminate while queued): the job
+  // also leaves the queue in the same write, so no pass launches it after this look.
+  function* stopUnheard(look: { lostNodeId?: string; phase?: 'prepare' | 'run'; withdraw?: true }) {
+    const { lostNodeId, ...rest } = look;
     const tasks = (yield call(ACTIVITIES.findAttemptTasks, {
       jobId: input.jobId,
       clusterId,
       attempt,
-    })) as AttemptTask[];
+      ...rest,
+    } satisfies FindAttemptTasksInput)) as AttemptTask[];
     const onLost = tasks.filter((t) => t.nodeId === lostNodeId);
     const running = new Map(tasks.filter((t) => t.nodeId !== lostNodeId).map((t) => [t.taskId, t]));
     if (onLost.length > 0) yield kill(onLost);
@@ -180,7 +184,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       continue;
     }
     if (got.kind === 'terminate') {
-      yield* stopUnheard();
+      yield* stopUnheard({ withdraw: true });
       yield finish({ outcome: 'terminated', ...opOf(got.event) });
       return { jobId: input.jobId, outcome: 'terminated' };
     }
@@ -198,7 +202,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
         break;
       }
       const { nodeId, reason, cause } = got.event;
-      yield* stopUnheard(nodeId);
+      yield* stopUnheard({ lostNodeId: nodeId });
       const code = infrastructureCodeOf(cause);
       const message = `Node ${nodeId} was lost as the job started on it (${cause ?? reason}).`;
       const result = (yield recover({ kind: 'infrastructure', code, message })) as RequeueJobResult;
@@ -217,9 +221,12 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
   let deadline = 0;
   let limitText = '';
   let exitCode: number | undefined;
+  // Whether a phase of this attempt has run tasks: until then, what the pass that gave the nodes launched is unknown.
+  let phaseRan = false;
   for (const phase of ['prepare', 'run'] as const) {
     let launched: LaunchResult;
     if (first?.ok && first.phase === 'run' && phase === 'prepare') continue; // launched straight into its run
+    const ownLaunch = first === undefined;
     if (first !== undefined) {
       // The scheduler pass launched the first phase already (or found why it cannot start).
       launched = first;
@@ -229,6 +236,11 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
     }
     if (!launched.ok) {
       if ('gone' in launched) return { jobId: input.jobId, outcome: 'gone' };
+      // Told of its nodes without the pass's launch (told again after that pass stopped, decision 0122), this launch
+      // failed: the pass's may have gone out and run. It is stopped before the attempt ends.
+      if (ownLaunch && !phaseRan) {
+        yield* stopUnheard({ phase, ...('lostNodeId' in launched ? { lostNodeId: launched.lostNodeId } : {}) });
+      }
       if ('lostNodeId' in launched) {
         const message = `Node ${launched.lostNodeId} was lost before the job started on it.`;
         const result = (yield recover({ kind: 'infrastructure', code: 'NodeLost', message })) as RequeueJobResult;
@@ -344,6 +356,7 @@ export const jobLifecycle: OrchestrationHandler = function* (context: Orchestrat
       const result = (yield recover({ kind: 'job', exitCode: failure.taskExitCode, message })) as RequeueJobResult;
       return yield* afterRecovery(result, failure.errors, failure.exitCode);
     }
+    phaseRan = true;
     if (phase === 'run') exitCode = master ?? 0;
   }
   yield finish({ outcome: 'succeeded', exitCode: exitCode ?? 0 });

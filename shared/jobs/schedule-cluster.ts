@@ -24,7 +24,7 @@ import { markNodesIdle, splitNodeId } from './job-records.js';
 import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
 import { type KnownForLaunch, type LaunchResult, launchJobAttempt } from './launch-job-attempt.js';
 import { PassBatches } from './pass-batches.js';
-import { retellAllocation, ToldAllocations } from './retell-allocations.js';
+import { forEachLimited, retellAllocation, ToldAllocations } from './retell-allocations.js';
 import { promoteStagedAttempt, stageJobAttempt, unstageJobAttempt } from './stage-job-attempt.js';
 
 // One scheduling pass of one cluster: read the cluster's nodes, plan and apply under If-Match on the schedule
@@ -208,13 +208,13 @@ async function runPass(
   ]);
   // Allocations of the document this process never told their job about (a pass that stopped before telling): told
   // now if their lifecycle may still wait for them. One that cannot be checked stays untold for the next pass.
-  const retelling = Promise.all(
-    told.untold(key, doc.allocations, [...started, ...promoted.map((p) => p.allocation)]).map((a) =>
+  const retelling = forEachLimited(
+    told.untold(key, doc.allocations, [...started, ...promoted.map((p) => p.allocation)], Date.parse(now)),
+    (a) =>
       retellAllocation(deps, a, markRunning).then(
         () => told.add(key, a),
         () => undefined,
       ),
-    ),
   );
   // Each started job's first phase is launched here, so its processes start without waiting for one more
   // orchestration episode; a launch that throws is left to the job's lifecycle (command ids make a repeat harmless).

@@ -231,20 +231,24 @@ test('killTask on a staged task: taskExited at once with TaskCancelled, and it n
   assert.equal(await exists(join(dir, 'h.ran')), false);
 });
 
-test('killTask before its runTask: taskExited at once with TaskCancelled, the runTask never runs, and what is staged behind it starts', async () => {
+test('killTask before its runTask: taskExited at once with TaskCancelled, the runTask never runs, and what is staged behind it waits for startStaged', async () => {
   const dir = await scratch('kill-first');
   await h.send(agent, task('L9', 'l9.next', `echo ran > '${dir}/next.ran'`, ['k9.master']));
   await logged('task staged', 'l9.next');
   await h.send(agent, command(reg, { kind: 'killTask', jobId: 'K9', attempt: 1, taskId: 'k9.master' }));
   const exited = await agent.event('taskExited', (e) => e.taskId === 'k9.master');
   assert.equal(exited.error?.code, 'TaskCancelled');
-  // The task behind it started: it waited for an end that came.
-  await agent.event('taskExited', (e) => e.taskId === 'l9.next');
-  assert.equal(await exists(join(dir, 'next.ran')), true);
   await h.send(agent, task('K9', 'k9.master', `echo ran > '${dir}/k.ran'`));
   await logged('runTask of a cancelled task dropped', 'k9.master');
+  // A task sent after both has run to its end: had the kill released the staged task, it would have started first.
+  await h.send(agent, task('M9', 'm9.master', 'true'));
+  await agent.event('taskExited', (e) => e.taskId === 'm9.master');
   assert.equal(has('taskStarted', 'k9.master'), false);
   assert.equal(await exists(join(dir, 'k.ran')), false);
+  assert.equal(has('taskStarted', 'l9.next'), false, 'the staged task still waits');
+  await h.send(agent, command(reg, { kind: 'startStaged', jobId: 'L9', attempt: 1, taskId: 'l9.next' }));
+  await agent.event('taskExited', (e) => e.taskId === 'l9.next');
+  assert.equal(await exists(join(dir, 'next.ran')), true);
 });
 
 function alive(pid: number): boolean {

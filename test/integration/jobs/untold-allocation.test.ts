@@ -20,10 +20,12 @@ import {
 } from './harness.js';
 
 // A scheduling pass writes a job's allocation, then tells the job. A pass stopped between the two (its process
-// killed, the raise refused) must not leave the job waiting forever on nodes the document gives it: the next pass
-// tells it (retell-allocations.ts). And a job terminated before it heard of its nodes stops whatever the pass may
-// have started there before the nodes go back (find-attempt-tasks.ts). Here the document is written as such a pass
-// would have left it: the job's entry moved from the queue to an allocation, and no event raised.
+// killed, the raise refused) must not leave the job waiting forever on nodes the document gives it: the first pass
+// of the next process tells it (retell-allocations.ts). And a job terminated before it heard of its nodes stops
+// whatever the pass may have started there before the nodes go back (find-attempt-tasks.ts). Here the document is
+// written as such a pass would have left it: the job's entry moved from the queue to an allocation, no event raised.
+// (An allocation made since the running process started is not told again for 5 s: its own pass is likely telling
+// it, so nothing here tells the terminated job about it meanwhile.)
 
 let stack: TestStack;
 let c: JobCluster;
@@ -116,9 +118,12 @@ async function agentLog(msg: string): Promise<Array<Record<string, unknown>>> {
   return lines;
 }
 
-test('a job whose allocation was written but never told is told by the next pass and runs', () =>
+test('a job whose allocation was written but never told is told by the first pass after a restart, and runs', () =>
   withServiceOutput(stack, async () => {
     await untoldAllocation('untold');
+    // The process that wrote it is gone (as after a crash between the write and the telling).
+    await stack.supervisor.kill('functions');
+    await stack.supervisor.restart('functions');
     // The next pass (run here by another job's arrival) tells it; both jobs run, the untold one first.
     await submitJob(c.api, c.jobPath('next'), echo('next'));
     const done = await waitForJob(c.api, c.jobPath('untold'), ['succeeded', 'failed'], 60_000);
