@@ -25,7 +25,6 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { freePortPlan } from '../local/stack/ports.js';
 import { startStack } from '../local/stack/stack.js';
-import type { AgentBootConfig } from '../shared/domain/agent-bootstrap.js';
 import {
   type AgentEvent,
   LOCAL_VM_ENV,
@@ -33,12 +32,11 @@ import {
   nodeCommandQueueName,
   parseAgentEvent,
 } from '../shared/domain/index.js';
-import { machineInfo } from './bench-support.js';
+import { machineInfo, spawnLocalAgent } from './bench-support.js';
 import { replaceResultsSection, runIfMain } from './results-section.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench/results');
-const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 4);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 5);
 const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 10);
@@ -92,40 +90,21 @@ async function measure(nodeFlags: string[]): Promise<Record<string, unknown>> {
     const scaleSet = `bai-cbench${randomUUID().slice(0, 6)}`;
     const agents: Array<{ pid: number; instanceId: string }> = [];
     for (let i = 0; i < AGENTS; i++) {
-      const disk = path.join(dataDir, 'vms', `${scaleSet}_${i}`);
-      const config: AgentBootConfig = {
-        v: 1,
-        role: 'clusterNode',
-        resourceId: `/subscriptions/0/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/ws/clusters/bench`,
-        scaleSetName: scaleSet,
-        queueEndpoint: storage.queueEndpoint,
-        blobEndpoint: storage.blobEndpoint,
+      const { agent: child } = await spawnLocalAgent({
+        dataDir,
+        scaleSet,
+        cluster: 'bench',
+        storage,
+        instance: i,
         heartbeatIntervalMs: 1000,
-        mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
-      };
-      await mkdir(path.join(disk, 'etc/batchai'), { recursive: true });
-      await writeFile(path.join(disk, 'etc/batchai/agent.json'), JSON.stringify(config));
-      const child = spawn(
-        process.execPath,
-        [...nodeFlags, AGENT_MAIN, '--config', path.join(disk, 'etc/batchai/agent.json')],
-        {
-          env: {
-            PATH: process.env.PATH,
-            [LOCAL_VM_ENV.resourceId]: `/vmss/${scaleSet}/virtualMachines/${i}`,
-            [LOCAL_VM_ENV.vmId]: randomUUID(),
-            [LOCAL_VM_ENV.name]: `${scaleSet}_${i}`,
-            [LOCAL_VM_ENV.instanceId]: String(i),
-            [LOCAL_VM_ENV.vmSize]: 'STANDARD_D1_V2',
-            [LOCAL_VM_ENV.priority]: 'Regular',
-            [LOCAL_VM_ENV.diskRoot]: disk,
-            [LOCAL_VM_ENV.ipAddress]: '127.0.0.1',
-            [LOCAL_VM_ENV.port]: String(50000 + i),
-            [LOCAL_VM_ENV.networkRoot]: path.join(dataDir, 'network'),
-            [LOCAL_VM_ENV.storageConnectionString]: storage.connectionString,
-          },
-          stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        nodeFlags,
+        env: {
+          [LOCAL_VM_ENV.resourceId]: `/vmss/${scaleSet}/virtualMachines/${i}`,
+          [LOCAL_VM_ENV.priority]: 'Regular',
+          [LOCAL_VM_ENV.ipAddress]: '127.0.0.1',
+          [LOCAL_VM_ENV.port]: String(50000 + i),
         },
-      );
+      });
       children.push(child);
       agents.push({ pid: child.pid as number, instanceId: String(i) });
     }

@@ -36,8 +36,8 @@ export function latencySummary(samples: readonly number[], decimals = 2) {
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
 
 /**
- * One agent process for instance 0 of `scaleSet`, its disk under `dataDir/vms`, talking to the stack's storage.
- * Returns the process and its disk root.
+ * One agent process for an instance (0 unless given) of `scaleSet`, its disk under `dataDir/vms`, talking to the
+ * stack's storage. Returns the process and its disk root.
  */
 export async function spawnLocalAgent(input: {
   dataDir: string;
@@ -47,9 +47,16 @@ export async function spawnLocalAgent(input: {
   storage: { queueEndpoint: string; blobEndpoint: string; connectionString: string };
   /** Keep the agent's log (its stderr) readable; ignored otherwise. */
   stderr?: 'pipe' | 'ignore';
+  instance?: number;
+  heartbeatIntervalMs?: number;
+  /** Node flags before the agent's script (e.g. how VMs start it). */
+  nodeFlags?: readonly string[];
+  /** More of the VM's environment (LOCAL_VM_ENV names). */
+  env?: Record<string, string>;
 }): Promise<{ agent: ChildProcess; disk: string }> {
   const { dataDir, scaleSet, storage } = input;
-  const disk = path.join(dataDir, 'vms', `${scaleSet}_0`);
+  const instance = input.instance ?? 0;
+  const disk = path.join(dataDir, 'vms', `${scaleSet}_${instance}`);
   const config: AgentBootConfig = {
     v: 1,
     role: 'clusterNode',
@@ -57,21 +64,23 @@ export async function spawnLocalAgent(input: {
     scaleSetName: scaleSet,
     queueEndpoint: storage.queueEndpoint,
     blobEndpoint: storage.blobEndpoint,
-    heartbeatIntervalMs: 60_000,
+    heartbeatIntervalMs: input.heartbeatIntervalMs ?? 60_000,
     mountRoot: '/mnt/batch/tasks/shared/LS_root/mounts',
   };
   await mkdir(path.join(disk, 'etc/batchai'), { recursive: true });
   await writeFile(path.join(disk, 'etc/batchai/agent.json'), JSON.stringify(config));
-  const agent = spawn(process.execPath, [AGENT_MAIN, '--config', path.join(disk, 'etc/batchai/agent.json')], {
+  const args = [...(input.nodeFlags ?? []), AGENT_MAIN, '--config', path.join(disk, 'etc/batchai/agent.json')];
+  const agent = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH,
       [LOCAL_VM_ENV.vmId]: randomUUID(),
-      [LOCAL_VM_ENV.name]: `${scaleSet}_0`,
-      [LOCAL_VM_ENV.instanceId]: '0',
+      [LOCAL_VM_ENV.name]: `${scaleSet}_${instance}`,
+      [LOCAL_VM_ENV.instanceId]: String(instance),
       [LOCAL_VM_ENV.vmSize]: 'STANDARD_D1_V2',
       [LOCAL_VM_ENV.diskRoot]: disk,
       [LOCAL_VM_ENV.networkRoot]: path.join(dataDir, 'network'),
       [LOCAL_VM_ENV.storageConnectionString]: storage.connectionString,
+      ...input.env,
     },
     stdio: ['ignore', 'ignore', input.stderr ?? 'ignore', 'ipc'],
   });

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sealForNode } from '../../../shared/secrets/seal-for-node.js';
+import { processAlive } from '../../support/processes.js';
 import { AgentHarness, command, waitFor } from './harness.js';
 
 let h: AgentHarness;
@@ -99,7 +100,7 @@ test('runTask runs bash -c with the env, files and output files; killTask kills 
   const killed = await agent.event('taskExited', (e) => e.jobId === 'j2');
   assert.equal(killed.exitCode, null);
   assert.equal(killed.signal, 'SIGTERM');
-  await waitFor('the task child to be gone', () => !alive(childPid), 10_000);
+  await waitFor('the task child to be gone', () => !processAlive(childPid), 10_000);
   assert.equal(
     await readFile(join(agent.disk, 'mnt/batch/tasks/shared/LS_root/jobs/j2/stdouterr/stdout.txt'), 'utf8'),
     '',
@@ -238,26 +239,17 @@ test('SIGTERM: the agent reports stopping, kills its tasks and exits 0 within a 
   const stopping = await agent.event('stopping');
   assert.equal(stopping.reason, 'shutdown');
   await agent.event('taskExited', (e) => e.jobId === 'long');
-  assert.ok(!alive(taskPid), 'the task is gone');
+  assert.ok(!processAlive(taskPid), 'the task is gone');
 });
 
 test('when its parent (the VM host) dies, the agent exits on its own', async () => {
   const host = await h.startAgent({ viaHostProcess: true });
   const pid = Number(await waitFor('the agent pid', () => /^(\d+)$/m.exec(host.output.join(''))?.[1]));
   await host.registered();
-  assert.ok(alive(pid));
+  assert.ok(processAlive(pid));
   host.child.kill('SIGKILL');
-  await waitFor('the orphaned agent to exit', () => !alive(pid), 15_000);
+  await waitFor('the orphaned agent to exit', () => !processAlive(pid), 15_000);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('a containerSettings task on a node without a container engine fails to start with the reason', async () => {
   // This machine has the docker CLI but no daemon; what the agent says must match what docker says here.
@@ -351,10 +343,10 @@ test('an agent killed with SIGKILL (a host crash) takes its tasks with it', asyn
     .split(' ')
     .map(Number);
   assert.equal(pids.length, 2);
-  assert.ok(pids.every(alive));
+  assert.ok(pids.every(processAlive));
   agent.child.kill('SIGKILL');
   await agent.exited;
-  await waitFor('the task and its child to be gone', () => pids.every((p) => !alive(p)), 15_000);
+  await waitFor('the task and its child to be gone', () => pids.every((p) => !processAlive(p)), 15_000);
 });
 
 test('a command queue that disappears is created again, and commands flow again', async () => {

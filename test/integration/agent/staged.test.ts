@@ -6,6 +6,7 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AgentEvent } from '../../../shared/domain/index.js';
+import { processAlive } from '../../support/processes.js';
 import { AgentHarness, command, type RunningAgent, waitFor } from './harness.js';
 
 type Registered = Extract<AgentEvent, { kind: 'registered' }>;
@@ -183,7 +184,7 @@ test('unstageTask on a running task: started at once without kill (it runs on), 
       ),
     ),
   );
-  assert.ok(pid > 1 && alive(pid), 'still running');
+  assert.ok(pid > 1 && processAlive(pid), 'still running');
   await writeFile(join(dir, 'go'), '');
   assert.equal((await agent.event('taskExited', (e) => e.taskId === 'e6.master')).exitCode, 0);
 
@@ -250,12 +251,3 @@ test('killTask before its runTask: taskExited at once with TaskCancelled, the ru
   await agent.event('taskExited', (e) => e.taskId === 'l9.next');
   assert.equal(await exists(join(dir, 'next.ran')), true);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -11,6 +11,7 @@ import {
   writeEventGridConfig,
 } from '../../../local/eventgrid/service.js';
 import { Supervisor } from '../../../local/stack/supervisor.js';
+import { processAlive } from '../../support/processes.js';
 import {
   type Azurite,
   eventOf,
@@ -79,14 +80,5 @@ test('the supervisor starts, waits for and stops the emulator from eventGridServ
   } finally {
     await supervisor.stop();
   }
-  assert.equal(supervisor.pid('eventgrid') === undefined || !isAlive(supervisor.pid('eventgrid')!), true);
+  assert.equal(supervisor.pid('eventgrid') === undefined || !processAlive(supervisor.pid('eventgrid')!), true);
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

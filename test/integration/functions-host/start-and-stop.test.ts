@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../../../local/stack/ports.js';
+import { processAlive } from '../../support/processes.js';
 import { blobClient, startTestStack, type TestStack, UNREACHABLE_STORAGE } from '../../support/stack.js';
 import { badBindingApp, fixtureApp, hostMain, runHostExpectingExit, startHost, tempDir, waitFor } from './harness.js';
 
@@ -175,17 +176,9 @@ test('the host exits by itself when its supervisor is killed with SIGKILL', asyn
     // Never leave the stand-in supervisor running: its IPC channel would keep this test process alive.
     parent.kill('SIGKILL');
   }
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   try {
-    await waitFor('the orphaned host to exit', () => !alive(hostPid), 10_000, 50);
+    await waitFor('the orphaned host to exit', () => !processAlive(hostPid), 10_000, 50);
   } finally {
-    if (alive(hostPid)) process.kill(hostPid, 'SIGKILL');
+    if (processAlive(hostPid)) process.kill(hostPid, 'SIGKILL');
   }
 });
