@@ -29,8 +29,10 @@ export async function closeClusterSchedule(
   }
   const error: BatchAiError = clusterNotFound(input.clusterId);
   const schedule = await deps.schedules.read(input.clusterId);
+  // Staged jobs are still waiting for nodes too (a cancelled one's job has ended already).
+  const waiting = [...schedule.queue, ...(schedule.staged ?? []).filter((x) => x.revoke !== 'cancel')];
   await Promise.all([
-    ...[...schedule.queue, ...(schedule.staged ?? []).filter((x) => x.revoke !== 'cancel')].map((q) =>
+    ...waiting.map((q) =>
       deps.signals.jobEvent(q.jobId, JOB_EVENTS.allocated, {
         jobId: q.jobId,
         attempt: q.attempt,
@@ -49,7 +51,7 @@ export async function closeClusterSchedule(
   ]);
   return {
     closed: true,
-    failedQueued: schedule.queue.length + (schedule.staged ?? []).filter((x) => x.revoke !== 'cancel').length,
+    failedQueued: waiting.length,
     failedRunning: schedule.allocations.length,
   };
 }

@@ -59,6 +59,14 @@ export interface AllocatedEvent {
   launched?: unknown;
 }
 
+/** `allocated` for an allocation, with the launch made for it when there is one. */
+export function allocatedEvent(
+  a: { jobId: string; attempt: number; nodeIds: string[] },
+  launched: unknown,
+): AllocatedEvent {
+  return { jobId: a.jobId, attempt: a.attempt, nodeIds: a.nodeIds, ...(launched ? { launched } : {}) };
+}
+
 export interface TaskExitedEvent {
   jobId: string;
   attempt: number;

@@ -1,6 +1,6 @@
 import type { Allocation } from '../domain/scheduling.js';
 import { stagedOf } from '../domain/staging.js';
-import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps } from './job-run-deps.js';
+import { allocatedEvent, JOB_EVENTS, type JobRunDeps } from './job-run-deps.js';
 import { promoteStagedAttempt } from './stage-job-attempt.js';
 
 // Telling a job which nodes it got is the last step of the pass that gave them, after the document write. A pass
@@ -77,12 +77,7 @@ export async function retellAllocation(
     staged ? promoteStagedAttempt(deps, staged, { start: true }) : undefined,
     mark(a),
   ]);
-  await deps.signals.jobEvent(a.jobId, JOB_EVENTS.allocated, {
-    jobId: a.jobId,
-    attempt: a.attempt,
-    nodeIds: a.nodeIds,
-    ...(launched ? { launched } : {}),
-  } satisfies AllocatedEvent);
+  await deps.signals.jobEvent(a.jobId, JOB_EVENTS.allocated, allocatedEvent(a, launched));
   return true;
 }
 

@@ -21,7 +21,7 @@ import {
   withdrawStaged,
 } from '../domain/staging.js';
 import { markNodesIdle, splitNodeId } from './job-records.js';
-import { type AllocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
+import { allocatedEvent, JOB_EVENTS, type JobRunDeps, type NodeLostEvent } from './job-run-deps.js';
 import { type KnownForLaunch, type LaunchResult, launchJobAttempt } from './launch-job-attempt.js';
 import { PassBatches } from './pass-batches.js';
 import { forEachLimited, retellAllocation, ToldAllocations } from './retell-allocations.js';
@@ -272,14 +272,7 @@ async function runPass(
   ]);
   // Remembered as told once the event is raised: a raise that fails leaves it for the next pass to tell again.
   const tell = (a: Allocation, launch: unknown) =>
-    deps.signals
-      .jobEvent(a.jobId, JOB_EVENTS.allocated, {
-        jobId: a.jobId,
-        attempt: a.attempt,
-        nodeIds: a.nodeIds,
-        ...(launch ? { launched: launch } : {}),
-      } satisfies AllocatedEvent)
-      .then(() => told.add(key, a));
+    deps.signals.jobEvent(a.jobId, JOB_EVENTS.allocated, allocatedEvent(a, launch)).then(() => told.add(key, a));
   await Promise.all([
     ...started.map((a, i) => tell(a, launched[i])),
     ...promoted.map(({ allocation }, i) => tell(allocation, promotedLaunches[i])),
